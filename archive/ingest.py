@@ -1,0 +1,306 @@
+"""Where WARC files enter the catalog: one file, one claim, one transaction.
+
+A file is first hashed (its SHA-256 is its identity), then claimed in the catalog in a short
+transaction, then read record by record into a spool on local disk without holding any lock,
+and finally written in one transaction together with its status. A process killed at any point
+leaves either nothing of the file or all of it; its stale claim is taken over by the next run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO, Any
+
+from archive import __version__
+from archive.catalog import Catalog, FileSummary
+from archive.errors import WarcFormatError
+from archive.reader import ArchiveFormat, ArchiveReader, detect_format
+from archive.records import RecordFacts, describe_record
+from archive.sources import expand_inputs
+
+# Record types whose WARC-Date is the time a target was captured (WARC 1.1 §6.3, §6.4, §6.7).
+CAPTURE_TYPES = frozenset({"response", "resource", "revisit"})
+_HASH_CHUNK = 1 << 20
+_SPOOL_BATCH = 2000
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an input, located by byte offset when it has one."""
+
+    offset: int | None
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"offset": self.offset, "message": self.message}
+
+
+@dataclass(frozen=True)
+class FileReport:
+    """The outcome of ingesting one input file."""
+
+    path: str
+    status: str  # complete | partial | failed | skipped | busy
+    sha256: str | None = None
+    size: int | None = None
+    records: int = 0
+    captures: int = 0
+    errors: tuple[Problem, ...] = field(default=())
+    message: str | None = None
+    format: str | None = None
+
+    @property
+    def clean(self) -> bool:
+        """True when nothing was reported for this input."""
+        return self.status in ("complete", "skipped") and not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["errors"] = [problem.to_dict() for problem in self.errors]
+        return data
+
+
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def ingest(
+    catalog: Catalog,
+    inputs: Iterable[str],
+    *,
+    jobs: int = 1,
+    on_progress: Progress | None = None,
+) -> Iterator[FileReport]:
+    """Ingest every file named by ``inputs`` (files, directories, globs); yield one report each.
+
+    With ``jobs`` > 1 files are ingested by that many processes; reports come in input order.
+    """
+    sources = list(expand_inputs(inputs))
+    readable = [Path(s.location) for s in sources if s.problem is None]
+    if jobs <= 1 or len(readable) <= 1:
+        for source in sources:
+            if source.problem is not None:
+                yield FileReport(source.location, "failed", errors=(Problem(None, source.problem),))
+            else:
+                yield ingest_file(catalog, Path(source.location), on_progress=on_progress)
+        return
+    url = catalog.engine.url.render_as_string(hide_password=False)
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    with pool:
+        futures = {
+            s.location: pool.submit(_ingest_in_worker, url, s.location)
+            for s in sources
+            if s.problem is None
+        }
+        for source in sources:
+            if source.problem is not None:
+                yield FileReport(source.location, "failed", errors=(Problem(None, source.problem),))
+                continue
+            report = futures[source.location].result()
+            if on_progress is not None and report.size:
+                on_progress(report.size)
+            yield report
+
+
+_worker_catalogs: dict[str, Catalog] = {}
+
+
+def _ingest_in_worker(url: str, location: str) -> FileReport:
+    catalog = _worker_catalogs.get(url)
+    if catalog is None:
+        catalog = _worker_catalogs[url] = Catalog.open(url)
+    return ingest_file(catalog, Path(location))
+
+
+def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = None) -> FileReport:
+    """Ingest one local WARC/ARC file; problems inside it are reported, not raised."""
+    location = os.path.abspath(path)
+    try:
+        before = path.stat()
+        sha256 = file_sha256(path)
+    except OSError as exc:
+        return FileReport(location, "failed", errors=(Problem(None, _os_reason(exc)),))
+
+    claim = catalog.claim_file(sha256, before.st_size, location)
+    if not claim.granted:
+        if claim.status == "ingesting":
+            message = f"being ingested by another writer (as {claim.location})"
+            return FileReport(location, "busy", sha256, before.st_size, message=message)
+        message = f"already in the catalog ({claim.status}) as {claim.location}"
+        return FileReport(location, "skipped", sha256, before.st_size, message=message)
+
+    problems: list[Problem] = []
+    try:
+        archive_format = detect_format(path)
+    except WarcFormatError as exc:
+        problems.append(Problem(exc.offset, exc.reason))
+        return _record(catalog, claim.file_id, location, sha256, before.st_size, None,
+                       _Spool(), problems)
+    except OSError as exc:
+        problems.append(Problem(None, _os_reason(exc)))
+        return _record(catalog, claim.file_id, location, sha256, before.st_size, None,
+                       _Spool(), problems)
+
+    with _Spool() as spool:
+        reader = ArchiveReader(path, archive_format)
+        try:
+            for facts in _read(reader, on_progress):
+                spool.add(facts)
+                problems.extend(Problem(facts.offset, message) for message in facts.problems)
+        except OSError as exc:
+            problems.append(Problem(None, f"read failed: {_os_reason(exc)}"))
+        problems.extend(Problem(p.offset, p.reason) for p in reader.problems)
+        after = _stat_or_none(path)
+        if after is None or (after.st_size, after.st_mtime_ns) != (
+            before.st_size,
+            before.st_mtime_ns,
+        ):
+            # The bytes read are not the bytes hashed: recording them would break the identity.
+            spool.clear()
+            problems.append(Problem(None, "file changed while it was read: nothing recorded"))
+        return _record(catalog, claim.file_id, location, sha256, before.st_size,
+                       archive_format, spool, problems)
+
+
+def _read(reader: ArchiveReader, on_progress: Progress | None) -> Iterator[RecordFacts]:
+    done = 0
+    for record in reader:
+        facts = describe_record(record)
+        if on_progress is not None and reader.format.compression != "gzip-stream":
+            end = facts.offset + facts.length
+            on_progress(end - done)
+            done = end
+        yield facts
+
+
+def _record(
+    catalog: Catalog,
+    file_id: int,
+    location: str,
+    sha256: str,
+    size: int,
+    archive_format: ArchiveFormat | None,
+    spool: _Spool,
+    problems: list[Problem],
+) -> FileReport:
+    problems.sort(key=lambda p: (p.offset is None, p.offset or 0))
+    if archive_format is None or spool.count == 0:
+        status = "failed"
+    else:
+        status = "partial" if problems else "complete"
+    info = spool.warcinfo or {}
+    summary = FileSummary(
+        status=status,
+        format=archive_format.version if archive_format else None,
+        compression=archive_format.compression if archive_format else None,
+        software=info.get("software"),
+        operator=info.get("operator"),
+        is_part_of=info.get("ispartof"),
+        record_count=spool.count,
+        capture_count=spool.captures,
+        first_capture=spool.first_capture,
+        last_capture=spool.last_capture,
+        archivist_version=__version__,
+    )
+    catalog.record_file(
+        file_id, summary, spool.batches(), [(p.offset, p.message) for p in problems]
+    )
+    return FileReport(
+        location,
+        status,
+        sha256,
+        size,
+        records=spool.count,
+        captures=spool.captures,
+        errors=tuple(problems),
+        format=archive_format.describe() if archive_format else None,
+    )
+
+
+class _Spool:
+    """Catalog rows of one file, kept in a temporary file until its transaction (flat memory)."""
+
+    def __init__(self) -> None:
+        self._file: IO[bytes] | None = None
+        self._batch: list[dict[str, Any]] = []
+        self.count = 0
+        self.captures = 0
+        self.first_capture: datetime | None = None
+        self.last_capture: datetime | None = None
+        self.warcinfo: dict[str, str] | None = None
+
+    def __enter__(self) -> _Spool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._file is not None:
+            self._file.close()
+
+    def add(self, facts: RecordFacts) -> None:
+        row = asdict(facts)
+        del row["problems"], row["warcinfo"]
+        self._batch.append(row)
+        self.count += 1
+        if facts.warcinfo is not None and self.warcinfo is None:
+            self.warcinfo = facts.warcinfo
+        if facts.record_type in CAPTURE_TYPES:
+            self.captures += 1
+            when = facts.capture_time
+            if when is not None:
+                if self.first_capture is None or when < self.first_capture:
+                    self.first_capture = when
+                if self.last_capture is None or when > self.last_capture:
+                    self.last_capture = when
+        if len(self._batch) >= _SPOOL_BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._batch:
+            return
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="archivist-spool-")
+        pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._batch = []
+
+    def clear(self) -> None:
+        """Forget every row (the file turned out not to be what was hashed)."""
+        self.__exit__()
+        self.__init__()  # type: ignore[misc]
+
+    def batches(self) -> Iterator[Sequence[dict[str, Any]]]:
+        """The rows in the order they were added, in batches."""
+        if self._file is not None:
+            self._file.seek(0)
+            while True:
+                try:
+                    yield pickle.load(self._file)
+                except EOFError:
+                    break
+        yield self._batch
+
+
+def _stat_or_none(path: Path) -> os.stat_result | None:
+    try:
+        return path.stat()
+    except OSError:
+        return None
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc)

@@ -1,0 +1,141 @@
+"""The catalog's tables as SQLAlchemy typed models. Migrations in ``migrations/`` create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# SQLite only has INTEGER for auto-increment keys; PostgreSQL gets BIGINT for billions of rows.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+# SURT keys compare byte-wise on both backends (SQLite's default), so prefix ranges use the index.
+SurtText = Text().with_variant(Text(collation="C"), "postgresql")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A UTC instant with microseconds, stored naive (same bytes on SQLite and PostgreSQL)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class WarcFile(Base):
+    """One WARC or ARC file, identified by the SHA-256 of its bytes."""
+
+    __tablename__ = "warc_files"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    location: Mapped[str] = mapped_column(Text)
+    format: Mapped[str | None] = mapped_column(String(32))
+    compression: Mapped[str | None] = mapped_column(String(16))
+    software: Mapped[str | None] = mapped_column(Text)
+    operator: Mapped[str | None] = mapped_column(Text)
+    is_part_of: Mapped[str | None] = mapped_column(Text)
+    # ingesting -> complete | partial (read, with problems) | failed (nothing readable)
+    status: Mapped[str] = mapped_column(String(16))
+    record_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    capture_count: Mapped[int] = mapped_column(BigInteger, default=0)
+    error_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_capture: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_capture: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ingested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    archivist_version: Mapped[str | None] = mapped_column(String(32))
+
+
+class Record(Base):
+    """One record of a WARC file, located by (file, offset, length)."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        UniqueConstraint("file_id", "offset"),
+        Index("ix_records_surt_capture_time", "surt", "capture_time"),
+        Index("ix_records_payload_sha256_capture_time", "payload_sha256", "capture_time"),
+        Index("ix_records_warc_record_id", "warc_record_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("warc_files.id", ondelete="CASCADE"))
+    offset: Mapped[int] = mapped_column(BigInteger)
+    length: Mapped[int] = mapped_column(BigInteger)
+    warc_record_id: Mapped[str | None] = mapped_column(Text)
+    record_type: Mapped[str] = mapped_column(String(32))
+    target_uri: Mapped[str | None] = mapped_column(Text)
+    surt: Mapped[str | None] = mapped_column(SurtText)
+    capture_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    date_raw: Mapped[str | None] = mapped_column(Text)
+    date_precision: Mapped[str | None] = mapped_column(String(16))
+    http_status: Mapped[int | None] = mapped_column(Integer)
+    mime: Mapped[str | None] = mapped_column(Text)
+    content_length: Mapped[int | None] = mapped_column(BigInteger)
+    payload_length: Mapped[int | None] = mapped_column(BigInteger)
+    payload_sha256: Mapped[str | None] = mapped_column(String(64))
+    block_digest: Mapped[str | None] = mapped_column(Text)
+    block_digest_algorithm: Mapped[str | None] = mapped_column(String(16))
+    block_digest_status: Mapped[str] = mapped_column(String(16))
+    payload_digest: Mapped[str | None] = mapped_column(Text)
+    payload_digest_algorithm: Mapped[str | None] = mapped_column(String(16))
+    payload_digest_status: Mapped[str] = mapped_column(String(16))
+    payload_digest_matched: Mapped[str | None] = mapped_column(String(8))
+    truncated: Mapped[str | None] = mapped_column(Text)
+    revisit_profile: Mapped[str | None] = mapped_column(Text)
+    refers_to: Mapped[str | None] = mapped_column(Text)
+    refers_to_target_uri: Mapped[str | None] = mapped_column(Text)
+    refers_to_date_raw: Mapped[str | None] = mapped_column(Text)
+    refers_to_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # HTTP Last-Modified is a claim made by the server, never capture evidence.
+    last_modified_raw: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class IngestError(Base):
+    """One problem found while reading a file, located by byte offset when it has one."""
+
+    __tablename__ = "ingest_errors"
+    __table_args__ = (Index("ix_ingest_errors_file_id", "file_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    file_id: Mapped[int] = mapped_column(ForeignKey("warc_files.id", ondelete="CASCADE"))
+    offset: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str] = mapped_column(Text)

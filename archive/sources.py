@@ -1,0 +1,71 @@
+"""Where the user's inputs (files, directories, globs) become the list of files to ingest."""
+
+from __future__ import annotations
+
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# What a directory walk picks up. A file named explicitly is taken whatever its name.
+ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.gzip")
+_GLOB_CHARS = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input to ingest: a local file, or the reason an input names none."""
+
+    location: str
+    problem: str | None = None
+
+
+def is_archive_name(name: str) -> bool:
+    """Whether a file name looks like a WARC or ARC file."""
+    return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def expand_inputs(inputs: Iterable[str]) -> Iterator[Source]:
+    """Yield each file named by ``inputs``, in a stable order, and each input that names none."""
+    seen: set[str] = set()
+    for given in inputs:
+        for source in _expand_one(given):
+            if source.problem is None and source.location in seen:
+                continue
+            seen.add(source.location)
+            yield source
+
+
+def _expand_one(given: str) -> Iterator[Source]:
+    if given.startswith(("http://", "https://")):
+        yield Source(given, "remote inputs (http/https) are not supported yet")
+        return
+    if "://" in given and not given.startswith("file://"):
+        yield Source(given, "only local paths are accepted")
+        return
+    path = Path(given.removeprefix("file://")).expanduser()
+    if path.is_dir():
+        found = sorted(
+            p for p in path.rglob("*") if p.is_file() and is_archive_name(p.name)
+        )
+        if not found:
+            yield Source(str(path.absolute()), "directory holds no .warc/.arc files")
+        for file in found:
+            yield Source(os.path.abspath(file))
+        return
+    if path.is_file():
+        yield Source(os.path.abspath(path))
+        return
+    if _GLOB_CHARS & set(given):
+        matches = sorted(glob.glob(os.path.expanduser(given), recursive=True))
+        files = [m for m in matches if os.path.isfile(m)]
+        if not files:
+            yield Source(given, "no file matches this pattern")
+        for match in files:
+            yield Source(os.path.abspath(match))
+        return
+    if path.exists():
+        yield Source(str(path.absolute()), "not a regular file")
+    else:
+        yield Source(str(path.absolute()), "no such file or directory")
