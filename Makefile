@@ -1,0 +1,33 @@
+# The two commands of the README: `make demo` (the main job on SQLite) and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+DEMO := demo
+
+.PHONY: demo test lint bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+# Ingest archivist's own sample WARCs into an SQLite catalog, then ask it questions.
+demo: $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	rm -rf $(DEMO) && mkdir -p $(DEMO)
+	$(BIN)/archivist samples $(DEMO)/warcs
+	$(BIN)/archivist --db $(DEMO)/archive.db ingest $(DEMO)/warcs
+	$(BIN)/archivist --db $(DEMO)/archive.db lookup http://news.example.org/2019/05/river-festival.html
+	$(BIN)/archivist --db $(DEMO)/archive.db stats
+
+test: $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[test]"
+	$(BIN)/python -m pytest -q
+
+lint: $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(DEMO) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
