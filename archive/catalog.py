@@ -32,8 +32,8 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.orm import Session
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session
 
 from archive.errors import CatalogError
 from archive.models import IngestError, Record, WarcFile
@@ -191,8 +191,13 @@ class Catalog:
         now = datetime.now(UTC)
         with self.engine.begin() as connection:
             existing = connection.execute(
-                select(WarcFile.id, WarcFile.status, WarcFile.location, WarcFile.claimed_by,
-                       WarcFile.claimed_at).where(WarcFile.sha256 == sha256)
+                select(
+                    WarcFile.id,
+                    WarcFile.status,
+                    WarcFile.location,
+                    WarcFile.claimed_by,
+                    WarcFile.claimed_at,
+                ).where(WarcFile.sha256 == sha256)
             ).first()
             if existing is None:
                 try:
@@ -200,18 +205,28 @@ class Catalog:
                         file_id = connection.execute(
                             insert(WarcFile)
                             .values(
-                                sha256=sha256, size=size, location=location, status="ingesting",
-                                record_count=0, capture_count=0, error_count=0,
-                                claimed_by=owner, claimed_at=now,
+                                sha256=sha256,
+                                size=size,
+                                location=location,
+                                status="ingesting",
+                                record_count=0,
+                                capture_count=0,
+                                error_count=0,
+                                claimed_by=owner,
+                                claimed_at=now,
                             )
                             .returning(WarcFile.id)
                         ).scalar_one()
                     return Claim(file_id, True, None, None)
                 except IntegrityError:
                     existing = connection.execute(
-                        select(WarcFile.id, WarcFile.status, WarcFile.location,
-                               WarcFile.claimed_by, WarcFile.claimed_at)
-                        .where(WarcFile.sha256 == sha256)
+                        select(
+                            WarcFile.id,
+                            WarcFile.status,
+                            WarcFile.location,
+                            WarcFile.claimed_by,
+                            WarcFile.claimed_at,
+                        ).where(WarcFile.sha256 == sha256)
                     ).one()
             file_id, status, where, claimed_by, claimed_at = existing
             live_claim = status == "ingesting" and not _claim_is_stale(claimed_by, claimed_at, now)
@@ -240,7 +255,9 @@ class Catalog:
             connection.execute(delete(IngestError).where(IngestError.file_id == file_id))
             for batch in records:
                 if batch:
-                    connection.execute(insert(Record), [dict(row, file_id=file_id) for row in batch])
+                    connection.execute(
+                        insert(Record), [dict(row, file_id=file_id) for row in batch]
+                    )
             error_rows = [
                 {"file_id": file_id, "offset": offset, "message": message}
                 for offset, message in errors
@@ -398,11 +415,12 @@ def captures_by_surt(
     until: datetime | None = None,
     limit: int | None = None,
 ) -> list[CaptureRow]:
-    """Captures whose SURT key equals (``exact``) or starts with one of ``prefixes``, oldest first."""
-    if exact:
-        condition = Record.surt.in_(list(prefixes))
-    else:
-        condition = or_(*(_prefix_range(Record.surt, p) for p in prefixes))
+    """Captures whose SURT key is (``exact``) or starts with one of ``prefixes``, oldest first."""
+    condition: Any = (
+        Record.surt.in_(list(prefixes))
+        if exact
+        else or_(*(_prefix_range(Record.surt, p) for p in prefixes))
+    )
     statement = _capture_select().where(condition, Record.record_type.in_(CAPTURE_TYPES))
     if since is not None:
         statement = statement.where(Record.capture_time >= since)
@@ -412,7 +430,9 @@ def captures_by_surt(
     return _capture_rows(catalog, statement)
 
 
-def captures_by_payload(catalog: Catalog, sha256: str, *, limit: int | None = None) -> list[CaptureRow]:
+def captures_by_payload(
+    catalog: Catalog, sha256: str, *, limit: int | None = None
+) -> list[CaptureRow]:
     """Captures whose payload has this SHA-256, earliest first."""
     statement = (
         _capture_select()
@@ -426,10 +446,7 @@ def captures_by_payload(catalog: Catalog, sha256: str, *, limit: int | None = No
 def records_by_id(catalog: Catalog, identifier: str) -> list[CaptureRow]:
     """Records named by a catalog id (a number) or a WARC-Record-ID (``urn:uuid:...``)."""
     text = identifier.strip().removeprefix("<").removesuffix(">")
-    if text.isdigit():
-        condition = Record.id == int(text)
-    else:
-        condition = Record.warc_record_id == text
+    condition = Record.id == int(text) if text.isdigit() else Record.warc_record_id == text
     return _capture_rows(catalog, _capture_select().where(condition).order_by(Record.id))
 
 

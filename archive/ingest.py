@@ -150,12 +150,14 @@ def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = 
         archive_format = detect_format(path)
     except WarcFormatError as exc:
         problems.append(Problem(exc.offset, exc.reason))
-        return _record(catalog, claim.file_id, location, sha256, before.st_size, None,
-                       _Spool(), problems)
+        return _record(
+            catalog, claim.file_id, location, sha256, before.st_size, None, _Spool(), problems
+        )
     except OSError as exc:
         problems.append(Problem(None, _os_reason(exc)))
-        return _record(catalog, claim.file_id, location, sha256, before.st_size, None,
-                       _Spool(), problems)
+        return _record(
+            catalog, claim.file_id, location, sha256, before.st_size, None, _Spool(), problems
+        )
 
     with _Spool() as spool:
         reader = ArchiveReader(path, archive_format)
@@ -174,8 +176,16 @@ def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = 
             # The bytes read are not the bytes hashed: recording them would break the identity.
             spool.clear()
             problems.append(Problem(None, "file changed while it was read: nothing recorded"))
-        return _record(catalog, claim.file_id, location, sha256, before.st_size,
-                       archive_format, spool, problems)
+        return _record(
+            catalog,
+            claim.file_id,
+            location,
+            sha256,
+            before.st_size,
+            archive_format,
+            spool,
+            problems,
+        )
 
 
 def _read(reader: ArchiveReader, on_progress: Progress | None) -> Iterator[RecordFacts]:
@@ -274,7 +284,8 @@ class _Spool:
         if not self._batch:
             return
         if self._file is None:
-            self._file = tempfile.TemporaryFile(prefix="archivist-spool-")
+            # Closed in __exit__: the spool lives as long as the file's ingest.
+            self._file = tempfile.TemporaryFile(prefix="archivist-spool-")  # noqa: SIM115
         pickle.dump(self._batch, self._file, protocol=pickle.HIGHEST_PROTOCOL)
         self._batch = []
 

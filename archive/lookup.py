@@ -10,8 +10,8 @@ from typing import Any, Literal
 import surt as surt_lib
 
 from archive.catalog import (
-    Catalog,
     CaptureRow,
+    Catalog,
     captures_by_payload,
     captures_by_surt,
     errors_at,

@@ -229,7 +229,9 @@ def digest_block(
     if dechunker is not None and entity is not None:
         if dechunker.error or not dechunker.complete:
             reason = dechunker.error or "chunked body ends before its last chunk"
-            problems.append(f"invalid chunked transfer-encoding ({reason}): payload taken as stored")
+            problems.append(
+                f"invalid chunked transfer-encoding ({reason}): payload taken as stored"
+            )
         else:
             return BlockDigests(
                 block_length,

@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import re
 import zlib
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -121,9 +121,7 @@ def detect_format(path: Path) -> ArchiveFormat:
         raise WarcFormatError(str(path), 0, f"unsupported WARC version {version[:20]!r}")
     if first_line.startswith(b"filedesc://"):
         return ArchiveFormat("arc", "ARC/1", compression)
-    raise WarcFormatError(
-        str(path), 0, f"not a WARC or ARC file (first line {first_line[:40]!r})"
-    )
+    raise WarcFormatError(str(path), 0, f"not a WARC or ARC file (first line {first_line[:40]!r})")
 
 
 def _sniff_gzip(path: Path, fh: IO[bytes]) -> tuple[Compression, bytes]:
@@ -189,7 +187,7 @@ class ArchiveReader:
 
     def __iter__(self) -> Iterator[ArchiveRecord]:
         with self._open() as fh:
-            start = 0
+            start: int | None = 0
             while start is not None:
                 start = yield from self._records_from(fh, start)
 
@@ -198,7 +196,9 @@ class ArchiveReader:
             return gzip.open(self.path, "rb")  # type: ignore[return-value]
         return self.path.open("rb")
 
-    def _records_from(self, fh: IO[bytes], start: int) -> Iterator[ArchiveRecord]:
+    def _records_from(
+        self, fh: IO[bytes], start: int
+    ) -> Generator[ArchiveRecord, None, int | None]:
         """Yield records from ``start``; return where to resume after a broken record, or None."""
         fh.seek(start)
         iterator = ArchiveIterator(fh, no_record_parse=True, arc2warc=False)
@@ -247,8 +247,10 @@ class ArchiveReader:
 
     def _member_unterminated(self, iterator: ArchiveIterator) -> bool:
         decompressor = getattr(iterator.reader, "decompressor", None)
-        return self.format.compression == "gzip" and decompressor is not None and (
-            not decompressor.eof
+        return (
+            self.format.compression == "gzip"
+            and decompressor is not None
+            and (not decompressor.eof)
         )
 
     def _resync(self, fh: IO[bytes], offset: int, reason: str) -> int | None:

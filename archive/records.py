@@ -190,9 +190,12 @@ def _verify_payload(
     status = verify_digest(declared, digests.payload)
     if status is DigestStatus.OK:
         return status, "entity"
-    if status is DigestStatus.MISMATCH and digests.payload_as_stored is not None:
-        if verify_digest(declared, digests.payload_as_stored) is DigestStatus.OK:
-            return DigestStatus.OK, "stored"
+    if (
+        status is DigestStatus.MISMATCH
+        and digests.payload_as_stored is not None
+        and verify_digest(declared, digests.payload_as_stored) is DigestStatus.OK
+    ):
+        return DigestStatus.OK, "stored"
     return status, None
 
 

@@ -46,9 +46,7 @@ def _expand_one(given: str) -> Iterator[Source]:
         return
     path = Path(given.removeprefix("file://")).expanduser()
     if path.is_dir():
-        found = sorted(
-            p for p in path.rglob("*") if p.is_file() and is_archive_name(p.name)
-        )
+        found = sorted(p for p in path.rglob("*") if p.is_file() and is_archive_name(p.name))
         if not found:
             yield Source(str(path.absolute()), "directory holds no .warc/.arc files")
         for file in found:

@@ -15,7 +15,7 @@ import click
 
 from archive import __version__
 from archive.catalog import DEFAULT_DB, Catalog, catalog_stats, head_revision
-from archive.dates import format_utc, parse_warc_date
+from archive.dates import parse_warc_date
 from archive.errors import ArchiveError
 from archive.ingest import FileReport, ingest
 from archive.lookup import Capture, find_records, lookup_file, lookup_payload, lookup_url
@@ -93,11 +93,20 @@ def cli(ctx: click.Context, db: str) -> None:
 
 @cli.command("ingest")
 @click.argument("inputs", nargs=-1, required=True)
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(1, 256),
-              help="Files ingested in parallel processes.")
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Files ingested in parallel processes.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input file.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar (default: on when stderr is a terminal).")
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar (default: on when stderr is a terminal).",
+)
 @click.pass_context
 @_fail_cleanly
 def ingest_command(
@@ -113,7 +122,9 @@ def ingest_command(
         for report in ingest(catalog, inputs, jobs=jobs, on_progress=advance):
             reports.append(report)
             for problem in report.errors:
-                where = report.path if problem.offset is None else f"{report.path} @ {problem.offset}"
+                where = (
+                    report.path if problem.offset is None else f"{report.path} @ {problem.offset}"
+                )
                 click.echo(f"error: {where}: {problem.message}", err=True)
             if as_json:
                 _emit_json([report.to_dict()])
@@ -138,8 +149,15 @@ def _progress_bar(inputs: Sequence[str], enabled: bool) -> Iterator[Callable[[in
     for source in expand_inputs(inputs):
         if source.problem is None:
             total += Path(source.location).stat().st_size
-    with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=sys.stderr,
-              desc="ingest", leave=False) as bar:
+    with tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        file=sys.stderr,
+        desc="ingest",
+        leave=False,
+    ) as bar:
         yield bar.update
 
 
@@ -179,15 +197,29 @@ def _print_captures(captures: Sequence[Capture], as_json: bool) -> None:
 
 @cli.command("lookup")
 @click.argument("url", required=False)
-@click.option("--match", type=click.Choice(["exact", "prefix", "host", "domain"]),
-              default="exact", show_default=True, help="How URL selects captures.")
+@click.option(
+    "--match",
+    type=click.Choice(["exact", "prefix", "host", "domain"]),
+    default="exact",
+    show_default=True,
+    help="How URL selects captures.",
+)
 @click.option("--from", "since", metavar="T", help="Only captures at or after T (ISO 8601).")
 @click.option("--to", "until", metavar="T", help="Only captures before T (ISO 8601).")
 @click.option("--sha256", metavar="HEX", help="Captures whose payload has this SHA-256.")
-@click.option("--file", "file_", type=click.Path(dir_okay=False, path_type=Path),
-              help="Captures whose payload is exactly this file's bytes.")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1),
-              help="At most this many captures, oldest first.")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Captures whose payload is exactly this file's bytes.",
+)
+@click.option(
+    "--limit",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1),
+    help="At most this many captures, oldest first.",
+)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per capture.")
 @click.pass_context
 @_fail_cleanly
@@ -208,9 +240,14 @@ def lookup_command(
         raise click.UsageError("give exactly one of URL, --sha256 or --file")
     with _catalog(ctx) as catalog:
         if url:
-            captures = lookup_url(catalog, url, match=match,  # type: ignore[arg-type]
-                                  since=_instant(since, "--from"), until=_instant(until, "--to"),
-                                  limit=limit)
+            captures = lookup_url(
+                catalog,
+                url,
+                match=match,  # type: ignore[arg-type]
+                since=_instant(since, "--from"),
+                until=_instant(until, "--to"),
+                limit=limit,
+            )
         elif sha256:
             captures = lookup_payload(catalog, sha256, limit=limit)
         else:
@@ -255,8 +292,9 @@ def cat_command(ctx: click.Context, identifier: str) -> None:
 
 @cli.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
-@click.option("--top", default=10, show_default=True, type=click.IntRange(1),
-              help="How many hosts to list.")
+@click.option(
+    "--top", default=10, show_default=True, type=click.IntRange(1), help="How many hosts to list."
+)
 @click.pass_context
 @_fail_cleanly
 def stats_command(ctx: click.Context, as_json: bool, top: int) -> None:

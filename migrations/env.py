@@ -1,4 +1,4 @@
-"""Alembic environment: archivist passes an open connection; `alembic` on the shell uses ARCHIVIST_DB."""
+"""Alembic environment: archivist passes a connection; a bare `alembic` run uses ARCHIVIST_DB."""
 
 from __future__ import annotations
 

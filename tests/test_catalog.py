@@ -59,7 +59,7 @@ def test_sqlite_path_in_missing_directory_is_one_clear_error(tmp_path: Path) -> 
 def test_a_file_that_is_not_sqlite_is_a_catalog_error(tmp_path: Path) -> None:
     bogus = tmp_path / "catalog.db"
     bogus.write_bytes(b"this is not a database, just some text " * 100)
-    with pytest.raises(CatalogError, match="catalog.db"):
+    with pytest.raises(CatalogError, match=r"catalog\.db"):
         Catalog.open(str(bogus))
 
 

@@ -7,10 +7,9 @@ import io
 
 from hypothesis import given
 from hypothesis import strategies as st
+from warcbuilder import chunk
 
 from archive.payload import digest_block, parse_http_head
-
-from warcbuilder import chunk
 
 ALGOS = {"sha256", "sha1"}
 
