@@ -9,15 +9,26 @@ both are kept and the verifier says which one matched.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import Protocol
 
 from archive.digests import MultiHasher
 
 _CHUNK = 1 << 16
 # HTTP headers larger than this are not HTTP headers: treat the block as an opaque payload.
 _MAX_HTTP_HEAD = 1 << 17
+# RFC 9112 §7.1: chunk-size = 1*HEXDIG. int(x, 16) alone would also take "0x1f", "1_0", "-5".
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]+")
+# RFC 9110 §15: a status code is three digits. str.isdigit() alone would also take "²00".
+_STATUS = re.compile(r"[0-9]{3}", re.ASCII)
+
+
+class ByteStream(Protocol):
+    """Anything with ``read(size) -> bytes`` that returns b"" at its end: a record block, a file."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -31,7 +42,7 @@ class HttpHead:
     def status(self) -> int | None:
         """The status code of a response (None for a request or an unreadable start line)."""
         parts = self.start_line.split(None, 2)
-        if len(parts) >= 2 and parts[0].upper().startswith("HTTP/") and parts[1].isdigit():
+        if len(parts) >= 2 and parts[0].upper().startswith("HTTP/") and _STATUS.fullmatch(parts[1]):
             return int(parts[1])
         return None
 
@@ -130,11 +141,10 @@ class _Dechunker:
                 self._state = "size"
             elif self._state == "size":
                 size_text = line.split(b";", 1)[0].strip()
-                try:
-                    size = int(size_text, 16)
-                except ValueError:
+                if not _CHUNK_SIZE.fullmatch(size_text):
                     self.error = f"invalid chunk size {size_text[:20]!r}"
                     return
+                size = int(size_text, 16)
                 if size == 0:
                     self._state = "trailer"
                 else:
@@ -144,17 +154,24 @@ class _Dechunker:
                 return
 
 
+# WARC 1.1 §6: the record types whose block is never an HTTP message.
+_NON_HTTP_TYPES = frozenset({"warcinfo", "resource", "metadata", "conversion", "continuation"})
+
+
 def has_http_block(record_type: str, target_uri: str | None, content_type: str | None) -> bool:
     """Whether a record's block is an HTTP message (WARC 1.1 §6.3.2, §6.4.2, §6.6.2)."""
-    if record_type not in ("response", "request", "revisit"):
+    if record_type in _NON_HTTP_TYPES:
         return False
-    if content_type and content_type.lower().startswith("application/http"):
-        return True
-    return bool(target_uri and target_uri.lower().startswith(("http:", "https:")))
+    declared_http = bool(content_type and content_type.lower().startswith("application/http"))
+    if record_type not in ("response", "request", "revisit"):
+        # A type this version of the standard does not name: its Content-Type is the only
+        # word on what the block holds (WARC 1.1 §5.6).
+        return declared_http
+    return declared_http or bool(target_uri and target_uri.lower().startswith(("http:", "https:")))
 
 
 def digest_block(
-    block: IO[bytes],
+    block: ByteStream,
     *,
     http: bool,
     block_algorithms: set[str],

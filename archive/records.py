@@ -81,7 +81,7 @@ def describe_record(record: ArchiveRecord) -> RecordFacts:
     problems: list[str] = []
     declared_block = parse_declared_digest(headers.get("WARC-Block-Digest"))
     declared_payload = parse_declared_digest(headers.get("WARC-Payload-Digest"))
-    content_type = headers.get("Content-Type") or headers.get("content-type")
+    content_type = headers.get("Content-Type")  # Headers are looked up case-insensitively
     is_http = has_http_block(record.record_type, record.target_uri, content_type)
     digests = digest_block(
         record.block,
@@ -93,13 +93,15 @@ def describe_record(record: ArchiveRecord) -> RecordFacts:
     length = record.length  # after the block was read: the reader now knows where it ends
     problems.extend(digests.problems)
     cut_short = record.block_shortfall > 0
+    record_id = _strip_brackets(headers.get("WARC-Record-ID"))
 
     if record.format == "warc":
         if not record.record_type:
             problems.append("missing WARC-Type")
         elif record.record_type not in RECORD_TYPES:
             problems.append(f"unknown record type {record.record_type!r}")
-        if not headers.get("WARC-Record-ID"):
+        if record_id is None:
+            # An empty "<>" identifies nothing either (WARC 1.1 §5.2).
             problems.append("missing WARC-Record-ID")
 
     date = None
@@ -138,7 +140,7 @@ def describe_record(record: ArchiveRecord) -> RecordFacts:
     return RecordFacts(
         offset=record.offset,
         length=length,
-        warc_record_id=_strip_brackets(headers.get("WARC-Record-ID")),
+        warc_record_id=record_id,
         record_type=record.record_type or "unknown",
         target_uri=target_uri,
         surt=surt_key,
