@@ -18,6 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import (
     Engine,
     and_,
@@ -164,6 +165,8 @@ class Catalog:
                 step(_alembic_config(connection), revision)
         except SQLAlchemyError as exc:
             raise CatalogError(f"migration of {self.url} failed: {_first_line(exc)}") from exc
+        except CommandError as exc:  # e.g. a revision that does not exist
+            raise CatalogError(f"cannot migrate {self.url}: {_first_line(exc)}") from exc
 
     def table_names(self) -> list[str]:
         """The tables present (for checks and tests)."""
@@ -177,9 +180,9 @@ class Catalog:
 
     def file_by_sha256(self, sha256: str) -> WarcFile | None:
         """The file with these bytes, if the catalog has it."""
-        with self.engine.connect() as connection:
-            row = connection.execute(select(WarcFile).where(WarcFile.sha256 == sha256)).first()
-        return _file_from_row(row) if row else None
+        # Through a Session: a Core connection would return the columns, not a WarcFile.
+        with Session(self.engine) as session:
+            return session.scalars(select(WarcFile).where(WarcFile.sha256 == sha256)).first()
 
     def claim_file(self, sha256: str, size: int, location: str) -> Claim:
         """Reserve a file for ingest, unless it is recorded already or another live writer has it.
@@ -233,13 +236,27 @@ class Catalog:
             if live_claim or status in ("complete", "partial"):
                 return Claim(file_id, False, status, where)
             # A failed file is tried again; a stale claim's writer died having committed nothing
-            # but the claim itself. Either way this writer takes the file over.
-            connection.execute(
-                update(WarcFile)
-                .where(WarcFile.id == file_id)
-                .values(location=location, claimed_by=owner, claimed_at=now, size=size)
+            # but the claim itself. Either way this writer takes the file over, unless another
+            # writer took it over first: the update only applies to the row as it was read.
+            same_owner = (
+                WarcFile.claimed_by.is_(None)
+                if claimed_by is None
+                else WarcFile.claimed_by == claimed_by
             )
-            return Claim(file_id, True, "ingesting", where)
+            taken = connection.execute(
+                update(WarcFile)
+                .where(WarcFile.id == file_id, WarcFile.status == status, same_owner)
+                .values(
+                    status="ingesting",
+                    location=location,
+                    claimed_by=owner,
+                    claimed_at=now,
+                    size=size,
+                )
+            )
+            if taken.rowcount != 1:
+                return Claim(file_id, False, "ingesting", where)
+            return Claim(file_id, True, status, where)
 
     def record_file(
         self,
@@ -298,12 +315,13 @@ class Catalog:
 
     def records_of_file(self, file_id: int) -> Iterator[Record]:
         """All records of one file in offset order (streamed)."""
-        with self.engine.connect() as connection:
-            result = connection.execution_options(yield_per=1000).execute(
-                select(Record).where(Record.file_id == file_id).order_by(Record.offset)
+        with Session(self.engine) as session:
+            yield from session.scalars(
+                select(Record)
+                .where(Record.file_id == file_id)
+                .order_by(Record.offset)
+                .execution_options(yield_per=1000)
             )
-            for row in result:
-                yield row[0]
 
     def count_records(self) -> int:
         """How many records the catalog holds."""
@@ -361,12 +379,6 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, now: da
     return claimed_at is None or now - claimed_at > STALE_CLAIM
 
 
-def _file_from_row(row: Any) -> WarcFile:
-    file = row[0]
-    assert isinstance(file, WarcFile)
-    return file
-
-
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
@@ -393,6 +405,11 @@ def _prefix_range(column: Any, prefix: str) -> Any:
     """``column`` starts with ``prefix``, as a range the index can serve (no LIKE escaping)."""
     upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
     return and_(column >= prefix, column < upper)
+
+
+# Undated captures last on both backends (SQLite sorts NULL first, PostgreSQL last): an
+# "earliest capture" must be one whose date is known.
+_EARLIEST_FIRST = (Record.capture_time.asc().nulls_last(), Record.id)
 
 
 def _capture_select() -> Any:
@@ -426,7 +443,7 @@ def captures_by_surt(
         statement = statement.where(Record.capture_time >= since)
     if until is not None:
         statement = statement.where(Record.capture_time < until)
-    statement = statement.order_by(Record.capture_time, Record.id).limit(limit)
+    statement = statement.order_by(*_EARLIEST_FIRST).limit(limit)
     return _capture_rows(catalog, statement)
 
 
@@ -437,7 +454,7 @@ def captures_by_payload(
     statement = (
         _capture_select()
         .where(Record.payload_sha256 == sha256.lower(), Record.record_type.in_(CAPTURE_TYPES))
-        .order_by(Record.capture_time, Record.id)
+        .order_by(*_EARLIEST_FIRST)
         .limit(limit)
     )
     return _capture_rows(catalog, statement)
@@ -446,7 +463,9 @@ def captures_by_payload(
 def records_by_id(catalog: Catalog, identifier: str) -> list[CaptureRow]:
     """Records named by a catalog id (a number) or a WARC-Record-ID (``urn:uuid:...``)."""
     text = identifier.strip().removeprefix("<").removesuffix(">")
-    condition = Record.id == int(text) if text.isdigit() else Record.warc_record_id == text
+    # A catalog id is a positive 64-bit integer; longer digit strings cannot name one.
+    is_id = text.isdigit() and len(text) <= 18
+    condition = Record.id == int(text) if is_id else Record.warc_record_id == text
     return _capture_rows(catalog, _capture_select().where(condition).order_by(Record.id))
 
 

@@ -13,7 +13,7 @@ import os
 import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, wait
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from multiprocessing import get_context
@@ -41,6 +41,10 @@ class Problem:
 
     offset: int | None
     message: str
+
+    def __post_init__(self) -> None:
+        # Messages may quote bytes of a damaged file: keep each one a single printable line.
+        object.__setattr__(self, "message", _one_line(self.message))
 
     def to_dict(self) -> dict[str, Any]:
         return {"offset": self.offset, "message": self.message}
@@ -113,6 +117,11 @@ def ingest(
                 yield FileReport(source.location, "failed", errors=(Problem(None, source.problem),))
                 continue
             report = futures[source.location].result()
+            if report.status == "busy":
+                # Copies of one file under several names race for one claim. Once every worker
+                # is done the winner's row is final, and this copy is skipped as in a serial run.
+                wait(futures.values())
+                report = ingest_file(catalog, Path(source.location))
             if on_progress is not None and report.size:
                 on_progress(report.size)
             yield report
@@ -212,6 +221,8 @@ def _record(
     problems.sort(key=lambda p: (p.offset is None, p.offset or 0))
     if archive_format is None or spool.count == 0:
         status = "failed"
+        if not problems:
+            problems.append(Problem(None, "no readable record"))
     else:
         status = "partial" if problems else "complete"
     info = spool.warcinfo or {}
@@ -304,6 +315,15 @@ class _Spool:
                 except EOFError:
                     break
         yield self._batch
+
+
+_MESSAGE_MAX = 300
+
+
+def _one_line(message: str) -> str:
+    """``message`` with control characters escaped and its length bounded."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    return text if len(text) <= _MESSAGE_MAX else text[: _MESSAGE_MAX - 3] + "..."
 
 
 def _stat_or_none(path: Path) -> os.stat_result | None:

@@ -104,8 +104,11 @@ def surt_prefixes(url: str, match: Match) -> list[str]:
     host, sep, _path = key.partition(")")
     if not host or not sep:
         raise ArchiveError(f"not a web URL: {url!r}")
+    if match == "prefix" and url.strip().endswith("/") and not key.endswith("/"):
+        # SURT drops a path's trailing slash; a prefix keeps it, so that .../news/ selects
+        # com,example)/news/a and not com,example)/newsletter.
+        key += "/"
     if match in ("exact", "prefix"):
-        # A prefix match takes the key as typed: com,example)/news/ matches com,example)/news/a.
         return [key]
     host = host.split(":", 1)[0]
     if match == "host":

@@ -46,24 +46,33 @@ def _expand_one(given: str) -> Iterator[Source]:
         return
     path = Path(given.removeprefix("file://")).expanduser()
     if path.is_dir():
-        found = sorted(p for p in path.rglob("*") if p.is_file() and is_archive_name(p.name))
-        if not found:
-            yield Source(str(path.absolute()), "directory holds no .warc/.arc files")
-        for file in found:
-            yield Source(os.path.abspath(file))
+        yield from _walk(path)
         return
     if path.is_file():
         yield Source(os.path.abspath(path))
         return
     if _GLOB_CHARS & set(given):
-        matches = sorted(glob.glob(os.path.expanduser(given), recursive=True))
-        files = [m for m in matches if os.path.isfile(m)]
+        files: list[Source] = []
+        for match in map(Path, sorted(glob.glob(os.path.expanduser(given), recursive=True))):
+            # A directory the pattern names is walked like one named outright; one without
+            # archives is passed over (``dir/**`` names every subdirectory).
+            if match.is_dir():
+                files.extend(s for s in _walk(match) if s.problem is None)
+            elif match.is_file():
+                files.append(Source(os.path.abspath(match)))
         if not files:
             yield Source(given, "no file matches this pattern")
-        for match in files:
-            yield Source(os.path.abspath(match))
+        yield from files
         return
     if path.exists():
         yield Source(str(path.absolute()), "not a regular file")
     else:
         yield Source(str(path.absolute()), "no such file or directory")
+
+
+def _walk(directory: Path) -> Iterator[Source]:
+    found = sorted(p for p in directory.rglob("*") if p.is_file() and is_archive_name(p.name))
+    if not found:
+        yield Source(str(directory.absolute()), "directory holds no .warc/.arc files")
+    for file in found:
+        yield Source(os.path.abspath(file))

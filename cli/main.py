@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from archive import __version__
 from archive.catalog import DEFAULT_DB, Catalog, catalog_stats, head_revision
@@ -33,8 +34,16 @@ def _fail_cleanly(command: F) -> F:
             return command(*args, **kwargs)
         except ArchiveError as exc:
             raise click.ClickException(str(exc)) from exc
+        except SQLAlchemyError as exc:
+            # A catalog that opened but fails later (a damaged SQLite file, a dropped server).
+            raise click.ClickException(f"catalog error: {_first_line(exc)}") from exc
 
     return wrapper  # type: ignore[return-value]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 @contextmanager
@@ -148,7 +157,8 @@ def _progress_bar(inputs: Sequence[str], enabled: bool) -> Iterator[Callable[[in
     total = 0
     for source in expand_inputs(inputs):
         if source.problem is None:
-            total += Path(source.location).stat().st_size
+            with suppress(OSError):  # a file gone by now is reported by the ingest itself
+                total += Path(source.location).stat().st_size
     with tqdm(
         total=total,
         unit="B",
