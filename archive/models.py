@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     DateTime,
     ForeignKey,
     Index,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -93,6 +95,10 @@ class Record(Base):
         Index("ix_records_surt_capture_time", "surt", "capture_time"),
         Index("ix_records_payload_sha256_capture_time", "payload_sha256", "capture_time"),
         Index("ix_records_warc_record_id", "warc_record_id"),
+        Index("ix_records_text_sha256_capture_time", "text_sha256", "capture_time"),
+        Index("ix_records_payload_digest_key", "payload_digest_key"),
+        Index("ix_records_original_record_id", "original_record_id"),
+        Index("ix_records_label", "label"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -127,6 +133,36 @@ class Record(Base):
     # HTTP Last-Modified is a claim made by the server, never capture evidence.
     last_modified_raw: Mapped[str | None] = mapped_column(Text)
     last_modified: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    # -- what the evidence ladder needs (migration 0002) --
+    # A capture: a response or revisit, or a resource with a web target (WARC 1.1 §6.3-6.7).
+    is_capture: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The WARC-Date is capture evidence: second precision or finer, not before 1990, not
+    # after the moment the file was ingested.
+    date_trusted: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The record was cut short, or its gzip member had no trailer.
+    damaged: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # The declared payload digest as ``algorithm:hex``, to match revisits to their originals.
+    payload_digest_key: Mapped[str | None] = mapped_column(String(160))
+    refers_to_surt: Mapped[str | None] = mapped_column(SurtText)
+    original_record_id: Mapped[int | None] = mapped_column(BigInteger)
+    text_sha256: Mapped[str | None] = mapped_column(String(64))
+    # ok | empty | error | skipped (not a text type); NULL until the text stage has run.
+    text_status: Mapped[str | None] = mapped_column(String(16))
+    text_extractor: Mapped[str | None] = mapped_column(String(64))
+    # For the catalog's cutoff (see ``settings``); NULL until labelled.
+    label: Mapped[str | None] = mapped_column(String(12))
+    evidence_kind: Mapped[str | None] = mapped_column(String(16))
+    evidence_record_id: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class Setting(Base):
+    """A catalog-wide setting, such as the cutoff its labels were computed for."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class IngestError(Base):

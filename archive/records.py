@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 import surt as surt_lib
 
-from archive.dates import parse_arc_date, parse_http_date, parse_warc_date
+from archive.dates import ParsedDate, parse_arc_date, parse_http_date, parse_warc_date
 from archive.digests import (
     DeclaredDigest,
     DigestStatus,
@@ -73,6 +73,12 @@ class RecordFacts:
     problems: tuple[str, ...]
     # For warcinfo records: the fields of their application/warc-fields block (WARC 1.1 §6.2).
     warcinfo: dict[str, str] | None = None
+    # What the evidence ladder needs (see archive/evidence.py).
+    is_capture: bool = False
+    date_trusted: bool = False
+    damaged: bool = False
+    payload_digest_key: str | None = None
+    refers_to_surt: str | None = None
 
 
 def describe_record(record: ArchiveRecord) -> RecordFacts:
@@ -132,11 +138,19 @@ def describe_record(record: ArchiveRecord) -> RecordFacts:
         if status is DigestStatus.UNSUPPORTED and declared is not None:
             problems.append(f"digest not supported: {declared.raw[:80]!r}")
 
+    is_capture = _is_capture(record.record_type, target_uri)
+    date_trusted = False
+    if is_capture and date is not None and date.instant is not None:
+        date_trusted, reason = _trusted_capture_date(date)
+        if reason:
+            problems.append(f"WARC-Date {date.raw[:40]!r} {reason}: not capture evidence")
+
     http = digests.http
     mime_source = http.get("Content-Type") if http else content_type
     last_modified_raw = http.get("Last-Modified") if http else None
     refers_to_date_raw = headers.get("WARC-Refers-To-Date")
     refers_to_date = parse_warc_date(refers_to_date_raw) if refers_to_date_raw else None
+    refers_to_uri = _clean_uri(headers.get("WARC-Refers-To-Target-URI"))
     return RecordFacts(
         offset=record.offset,
         length=length,
@@ -162,14 +176,54 @@ def describe_record(record: ArchiveRecord) -> RecordFacts:
         truncated=headers.get("WARC-Truncated"),
         revisit_profile=headers.get("WARC-Profile") if is_revisit else None,
         refers_to=_strip_brackets(headers.get("WARC-Refers-To")),
-        refers_to_target_uri=_clean_uri(headers.get("WARC-Refers-To-Target-URI")),
+        refers_to_target_uri=refers_to_uri,
         refers_to_date_raw=refers_to_date_raw,
         refers_to_date=refers_to_date.instant if refers_to_date else None,
         last_modified_raw=last_modified_raw,
         last_modified=parse_http_date(last_modified_raw) if last_modified_raw else None,
         problems=tuple(problems),
         warcinfo=_warc_fields(digests.head) if record.record_type == "warcinfo" else None,
+        is_capture=is_capture,
+        date_trusted=date_trusted,
+        damaged=cut_short,
+        payload_digest_key=_digest_key(declared_payload),
+        refers_to_surt=_surt(refers_to_uri) if refers_to_uri else None,
     )
+
+
+# Web captures before this are implausible: the first web server went public in 1991.
+_EARLIEST_CAPTURE = datetime(1990, 1, 1, tzinfo=UTC)
+# A capture dated this far past the moment it is ingested has a wrong clock or a forged date.
+_CLOCK_SKEW = timedelta(days=1)
+
+
+def _is_capture(record_type: str, target_uri: str | None) -> bool:
+    """Response and revisit records capture a target; a resource only when it has a web URI."""
+    if record_type in ("response", "revisit"):
+        return True
+    return record_type == "resource" and bool(
+        target_uri and target_uri.lower().startswith(("http:", "https:", "ftp:"))
+    )
+
+
+def _trusted_capture_date(date: ParsedDate) -> tuple[bool, str | None]:
+    """Whether a capture's date can stand as evidence, and if not why (for the problem line)."""
+    assert date.instant is not None
+    if not date.is_capture_grade:
+        return False, f"has only {date.precision} precision"
+    if date.instant < _EARLIEST_CAPTURE:
+        return False, "is before 1990"
+    if date.instant > datetime.now(UTC) + _CLOCK_SKEW:
+        return False, "is in the future"
+    return True, None
+
+
+def _digest_key(declared: DeclaredDigest | None) -> str | None:
+    """A declared digest as ``algorithm:hex``, comparable whatever encoding the crawler used."""
+    if declared is None or not declared.supported:
+        return None
+    assert declared.value is not None
+    return f"{declared.algorithm}:{declared.value.hex()}"
 
 
 def _warc_fields(block: bytes) -> dict[str, str]:

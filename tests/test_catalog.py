@@ -14,7 +14,7 @@ from archive.catalog import Catalog, FileSummary, catalog_url, head_revision
 from archive.errors import CatalogError
 from archive.models import Base
 
-TABLES = ["alembic_version", "ingest_errors", "records", "warc_files"]
+TABLES = ["alembic_version", "ingest_errors", "records", "settings", "warc_files"]
 
 
 def test_new_catalog_is_created_at_head(catalog: Catalog) -> None:
@@ -117,3 +117,47 @@ def _dead_pid() -> int:
         os._exit(0)
     os.waitpid(pid, 0)
     return pid
+
+
+def test_upgrade_from_0001_backfills_capture_flags(db_url: str) -> None:
+    catalog = Catalog.open(db_url, check=False)
+    catalog.upgrade("0001")
+    with catalog.engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO warc_files (id, sha256, size, location, status, record_count, "
+                "capture_count, error_count) VALUES (1, 'f', 1, '/x', 'partial', 3, 3, 1)"
+            )
+        )
+        for offset, rtype, uri, precision in (
+            (0, "response", "http://a.example/", "second"),
+            (100, "resource", "file:///etc/x", "second"),
+            (200, "response", "http://b.example/", "day"),
+        ):
+            connection.execute(
+                text(
+                    'INSERT INTO records (file_id, "offset", length, record_type, target_uri, '
+                    "capture_time, date_precision, block_digest_status, payload_digest_status) "
+                    "VALUES (1, :o, 10, :t, :u, '2019-01-01 00:00:00', :p, 'ok', 'ok')"
+                ),
+                {"o": offset, "t": rtype, "u": uri, "p": precision},
+            )
+        connection.execute(
+            text(
+                'INSERT INTO ingest_errors (file_id, "offset", message) '
+                "VALUES (1, 200, 'record truncated: block has 5 of 10 bytes')"
+            )
+        )
+    catalog.upgrade()
+    with catalog.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                'SELECT "offset", is_capture, date_trusted, damaged FROM records ORDER BY "offset"'
+            )
+        ).all()
+    catalog.close()
+    assert [tuple(r) for r in rows] == [
+        (0, True, True, False),
+        (100, False, True, False),
+        (200, True, False, True),
+    ]
