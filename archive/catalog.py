@@ -36,8 +36,10 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from archive.cutoffs import DEFAULT_CUTOFF, Cutoff, parse_cutoff
 from archive.errors import CatalogError
-from archive.models import IngestError, Record, WarcFile
+from archive.evidence import RelabelResult, affected_by_file, label_counts, relabel
+from archive.models import IngestError, Record, Setting, WarcFile
 
 DEFAULT_DB = "archive.db"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -281,6 +283,9 @@ class Catalog:
             ]
             if error_rows:
                 connection.execute(insert(IngestError), error_rows)
+            # Labels are part of the same transaction: the catalog never shows a file whose
+            # captures (or the captures it gives evidence to) are labelled for a stale state.
+            relabel(connection, _cutoff_in(connection), affected_by_file(file_id))
             connection.execute(
                 update(WarcFile)
                 .where(WarcFile.id == file_id)
@@ -382,6 +387,37 @@ def _claim_is_stale(claimed_by: str | None, claimed_at: datetime | None, now: da
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "orig", None) or exc)
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+
+
+# -- cutoff and labels ---------------------------------------------------------------------------
+
+CUTOFF_KEY = "cutoff"
+
+
+def _cutoff_in(connection: Connection) -> Cutoff:
+    value = connection.execute(select(Setting.value).where(Setting.key == CUTOFF_KEY)).scalar()
+    return parse_cutoff(value or DEFAULT_CUTOFF)
+
+
+def catalog_cutoff(catalog: Catalog) -> Cutoff:
+    """The cutoff the catalog's labels are computed for (``chatgpt`` until relabelled)."""
+    with catalog.engine.connect() as connection:
+        return _cutoff_in(connection)
+
+
+def relabel_catalog(catalog: Catalog, cutoff: Cutoff) -> RelabelResult:
+    """Make ``cutoff`` the catalog's cutoff and recompute every capture's label, in one go."""
+    with catalog.engine.begin() as connection:
+        connection.execute(delete(Setting).where(Setting.key == CUTOFF_KEY))
+        connection.execute(insert(Setting).values(key=CUTOFF_KEY, value=cutoff.name))
+        relabel(connection, cutoff)
+        return label_counts(connection)
+
+
+def label_stats(catalog: Catalog) -> RelabelResult:
+    """Counts of captures by label and by evidence kind."""
+    with catalog.engine.connect() as connection:
+        return label_counts(connection)
 
 
 # -- questions ---------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Peak memory and throughput of `archivist ingest --no-progress` on generated WARCs of growing size.
+"""Peak memory and throughput of `archivist ingest` on generated WARCs of growing size.
 
     python bench/ingest_memory.py [SIZE_MB ...]     (default: 64 256)
 
@@ -20,7 +20,20 @@ import time
 from base64 import b32encode
 from pathlib import Path
 
-WORDS = "the river festival library garden news report council weather market school road".split()
+WORDS = [
+    "the",
+    "river",
+    "festival",
+    "library",
+    "garden",
+    "news",
+    "report",
+    "council",
+    "weather",
+    "market",
+    "school",
+    "road",
+]
 
 
 def _sha1(data: bytes) -> str:
@@ -42,20 +55,35 @@ def write_warc(path: Path, size_mb: int, seed: int = 1) -> int:
         while written < target:
             n += 1
             url = f"http://site{n % 97}.example.org/page/{n}.html"
-            date = f"20{rng.randint(10, 24):02d}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T12:00:00Z"
+            date = (
+                f"20{rng.randint(10, 24):02d}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)}T12:00:00Z"
+            )
             words = rng.choices(WORDS, k=rng.randint(800, 9000))
             body = ("<html><body><p>" + " ".join(words) + "</p></body></html>").encode()
             http = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
             request = f"GET /page/{n}.html HTTP/1.1\r\nHost: site{n % 97}.example.org\r\n\r\n"
             for fields, block in (
-                ([("WARC-Type", "request"), ("WARC-Target-URI", url), ("WARC-Date", date),
-                  ("WARC-Record-ID", f"<urn:uuid:00000000-0000-0000-0000-{2 * n:012d}>")],
-                 request.encode()),
-                ([("WARC-Type", "response"), ("WARC-Target-URI", url), ("WARC-Date", date),
-                  ("WARC-Record-ID", f"<urn:uuid:00000000-0000-0000-0000-{2 * n + 1:012d}>"),
-                  ("Content-Type", "application/http; msgtype=response"),
-                  ("WARC-Payload-Digest", _sha1(body)), ("WARC-Block-Digest", _sha1(http + body))],
-                 http + body),
+                (
+                    [
+                        ("WARC-Type", "request"),
+                        ("WARC-Target-URI", url),
+                        ("WARC-Date", date),
+                        ("WARC-Record-ID", f"<urn:uuid:00000000-0000-0000-0000-{2 * n:012d}>"),
+                    ],
+                    request.encode(),
+                ),
+                (
+                    [
+                        ("WARC-Type", "response"),
+                        ("WARC-Target-URI", url),
+                        ("WARC-Date", date),
+                        ("WARC-Record-ID", f"<urn:uuid:00000000-0000-0000-0000-{2 * n + 1:012d}>"),
+                        ("Content-Type", "application/http; msgtype=response"),
+                        ("WARC-Payload-Digest", _sha1(body)),
+                        ("WARC-Block-Digest", _sha1(http + body)),
+                    ],
+                    http + body,
+                ),
             ):
                 data = _record(fields, block)
                 out.write(data)
@@ -66,7 +94,10 @@ def write_warc(path: Path, size_mb: int, seed: int = 1) -> int:
 
 def main(sizes: list[int]) -> None:
     archivist = Path(sys.executable).with_name("archivist")
-    print("| input (uncompressed MB) | file MB | records | seconds | MB/s (uncompressed) | peak RSS MB |")
+    print(
+        "| input (uncompressed MB) | file MB | records | seconds | MB/s (uncompressed) "
+        "| peak RSS MB |"
+    )
     print("|---:|---:|---:|---:|---:|---:|")
     for size in sizes:
         with tempfile.TemporaryDirectory() as tmp:
@@ -75,14 +106,24 @@ def main(sizes: list[int]) -> None:
             before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             start = time.perf_counter()
             subprocess.run(
-                [str(archivist), "--db", str(Path(tmp) / "c.db"), "ingest", "--no-progress", str(warc)],
-                check=True, stdout=subprocess.DEVNULL,
+                [
+                    str(archivist),
+                    "--db",
+                    str(Path(tmp) / "c.db"),
+                    "ingest",
+                    "--no-progress",
+                    str(warc),
+                ],
+                check=True,
+                stdout=subprocess.DEVNULL,
             )
             seconds = time.perf_counter() - start
             peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
             # ru_maxrss of children is the max over all children so far: sizes run smallest first.
-            print(f"| {size} | {warc.stat().st_size / 2**20:.1f} | {records} | {seconds:.1f} "
-                  f"| {size / seconds:.1f} | {max(peak, before) / 1024:.0f} |")
+            print(
+                f"| {size} | {warc.stat().st_size / 2**20:.1f} | {records} | {seconds:.1f} "
+                f"| {size / seconds:.1f} | {max(peak, before) / 1024:.0f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -82,6 +82,13 @@ def table_rows(catalog: Catalog, *, keep_ids: bool = True) -> dict[str, list[tup
     out: dict[str, list[tuple[Any, ...]]] = {}
     with catalog.engine.connect() as connection:
         sha = dict(connection.execute(select(WarcFile.id, WarcFile.sha256)).all())
+        # Records that point at other records are compared by where those records are.
+        where = {
+            rid: (sha[fid], offset)
+            for rid, fid, offset in connection.execute(
+                select(Record.id, Record.file_id, Record.offset)
+            )
+        }
         for model, skip in (
             (WarcFile, {"id", "ingested_at"}),
             (Record, {"id"}),
@@ -93,6 +100,9 @@ def table_rows(catalog: Catalog, *, keep_ids: bool = True) -> dict[str, list[tup
                 values = dict(row._mapping)
                 if not keep_ids and "file_id" in values:
                     values["file_id"] = sha[values["file_id"]]
+                for ref in ("original_record_id", "evidence_record_id"):
+                    if not keep_ids and values.get(ref) is not None:
+                        values[ref] = where[values[ref]]
                 rows.append(tuple(sorted(values.items(), key=lambda kv: kv[0])))
             out[model.__tablename__] = sorted(rows, key=repr)
     return out

@@ -63,7 +63,7 @@ def upgrade() -> None:
     )
     op.execute(
         "UPDATE records SET damaged = EXISTS (SELECT 1 FROM ingest_errors e "
-        "WHERE e.file_id = records.file_id AND e.\"offset\" = records.\"offset\" AND "
+        'WHERE e.file_id = records.file_id AND e."offset" = records."offset" AND '
         "(e.message LIKE 'record truncated%' OR e.message LIKE 'gzip member ends%'))"
     )
 

@@ -1,0 +1,312 @@
+"""The evidence ladder: which captures are `pre`, `post` or `unverified` for a cutoff, and why.
+
+The ladder (strongest first) and what each rung requires:
+
+1. ``captured``     the capture's own WARC-Date is before the cutoff and its bytes verify;
+2. ``same-payload`` another verified capture of the identical payload (SHA-256) is before it;
+3. ``revisit``      a revisit whose original (found by WARC-Refers-To, else target URI and
+                    Refers-To-Date, else payload digest) is in the catalog and `pre`;
+4. ``same-text``    another verified capture with the identical normalised text is before it;
+5. ``claimed``      only HTTP Last-Modified says "before": reported, never `pre`.
+
+Labels: ``pre`` (rungs 1-4), ``post`` (verified, captured at or after the cutoff, no evidence),
+``unverified`` (a digest mismatch, a damaged record, no usable date, a dangling revisit, or
+only a claim). A wrong `pre` poisons a human-era dataset while a wrong `post` only loses a
+document, so every rule here errs towards not `pre`.
+
+Labelling runs in the database as a handful of set-based UPDATE statements (never a Python
+loop over rows), over the whole catalog (`relabel`) or over what one new file can affect.
+This module and ``archive.catalog`` are the only ones that touch the tables.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import (
+    Connection,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    or_,
+    select,
+    true,
+    update,
+)
+from sqlalchemy.orm import aliased
+
+from archive.cutoffs import Cutoff
+from archive.models import Record
+
+KINDS = ("captured", "same-payload", "revisit", "same-text", "claimed", "none")
+LABELS = ("pre", "post", "unverified")
+# Chains of revisits longer than this are not followed; their tail stays unverified.
+MAX_REVISIT_DEPTH = 16
+
+
+@dataclass(frozen=True)
+class RelabelResult:
+    """How many captures a relabel touched, and how they are labelled now."""
+
+    captures: int
+    by_label: dict[str, int]
+    by_kind: dict[str, int]
+
+
+def intact(record: Any = Record) -> Any:
+    """SQL: the record's own bytes verify (no digest mismatch, not cut short)."""
+    return and_(
+        record.damaged == false(),
+        record.block_digest_status != "mismatch",
+        record.payload_digest_status != "mismatch",
+    )
+
+
+def dated_capture(record: Any = Record) -> Any:
+    """SQL: an intact capture whose WARC-Date is usable as evidence of when it was on the web."""
+    return and_(
+        record.is_capture == true(),
+        record.date_trusted == true(),
+        record.capture_time.is_not(None),
+        intact(record),
+    )
+
+
+def relabel(connection: Connection, cutoff: Cutoff, scope: Any | None = None) -> int:
+    """Recompute label and evidence of the captures selected by ``scope`` (all when None).
+
+    Returns the number of captures labelled. Runs inside the caller's transaction.
+    """
+    before = cutoff.instant
+    in_scope = [Record.is_capture == true()]
+    if scope is not None:
+        in_scope.append(scope)
+    resolve_revisits(connection, scope)
+
+    # Rung 1, and the default for everything else.
+    own_pre = and_(dated_capture(), Record.record_type != "revisit", Record.capture_time < before)
+    own_post = and_(dated_capture(), Record.record_type != "revisit")
+    result = connection.execute(
+        update(Record)
+        .where(*in_scope)
+        .values(
+            label=case((own_pre, "pre"), (own_post, "post"), else_="unverified"),
+            evidence_kind=case((own_pre, "captured"), else_="none"),
+            evidence_record_id=case((own_pre, Record.id), else_=None),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    labelled = result.rowcount
+
+    # Rung 2: an earlier verified capture of the same non-empty payload.
+    other = aliased(Record)
+    earliest_same_payload = (
+        select(other.id)
+        .where(
+            other.payload_sha256 == Record.payload_sha256,
+            dated_capture(other),
+            other.record_type != "revisit",
+            other.capture_time < before,
+        )
+        .order_by(other.capture_time, other.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    _promote(
+        connection,
+        in_scope,
+        and_(Record.payload_sha256.is_not(None), Record.payload_length > 0, intact()),
+        earliest_same_payload,
+        "same-payload",
+    )
+
+    # Rung 3: revisits take the label of their original, following chains.
+    _label_revisits(connection, in_scope)
+
+    # Rung 4: an earlier verified capture with the same normalised text.
+    other = aliased(Record)
+    earliest_same_text = (
+        select(other.id)
+        .where(
+            other.text_sha256 == Record.text_sha256,
+            dated_capture(other),
+            other.record_type != "revisit",
+            other.capture_time < before,
+        )
+        .order_by(other.capture_time, other.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+    _promote(
+        connection,
+        in_scope,
+        and_(Record.text_sha256.is_not(None), intact()),
+        earliest_same_text,
+        "same-text",
+    )
+
+    # Rung 5: only the server's word. Reported as a claim, labelled unverified.
+    connection.execute(
+        update(Record)
+        .where(*in_scope, Record.label != "pre", Record.last_modified < before)
+        .values(label="unverified", evidence_kind="claimed", evidence_record_id=Record.id)
+        .execution_options(synchronize_session=False)
+    )
+    return int(labelled)
+
+
+def _promote(
+    connection: Connection, in_scope: list[Any], eligible: Any, basis: Any, kind: str
+) -> None:
+    """Make eligible non-`pre` captures `pre` when ``basis`` (a record id subquery) exists."""
+    connection.execute(
+        update(Record)
+        .where(
+            *in_scope,
+            Record.label != "pre",
+            Record.record_type != "revisit",
+            eligible,
+            basis.is_not(None),
+        )
+        .values(label="pre", evidence_kind=kind, evidence_record_id=basis)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def resolve_revisits(connection: Connection, scope: Any | None = None) -> None:
+    """Find the original of each unresolved revisit (WARC 1.1 §6.7), in order of reliability.
+
+    By WARC-Refers-To (a record id), else by target URI and WARC-Refers-To-Date, else by the
+    declared payload digest, which names the original's payload (identical-payload-digest
+    profile). An original is never a revisit's own record.
+    """
+    original = aliased(Record)
+    unresolved = [Record.record_type == "revisit", Record.original_record_id.is_(None)]
+    if scope is not None:
+        unresolved.append(scope)
+    strategies = (
+        and_(original.warc_record_id == Record.refers_to, Record.refers_to.is_not(None)),
+        and_(
+            Record.refers_to_surt.is_not(None),
+            original.surt == Record.refers_to_surt,
+            original.capture_time == Record.refers_to_date,
+        ),
+        and_(
+            Record.payload_digest_key.is_not(None),
+            original.payload_digest_key == Record.payload_digest_key,
+            original.record_type != "revisit",
+            original.surt == Record.surt,
+        ),
+    )
+    for condition in strategies:
+        candidate = (
+            select(original.id)
+            .where(condition, original.id != Record.id, original.is_capture == true())
+            .order_by(original.capture_time, original.id)
+            .limit(1)
+            .scalar_subquery()
+        )
+        connection.execute(
+            update(Record)
+            .where(*unresolved)
+            .values(original_record_id=candidate)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _label_revisits(connection: Connection, in_scope: list[Any]) -> None:
+    """Give each resolved, intact revisit its original's verdict, following chains.
+
+    `pre` propagates first, then `post`; a revisit whose original is unverified, missing or
+    part of a loop keeps `unverified`.
+    """
+    original = aliased(Record)
+    for verdict, kind in (("pre", "revisit"), ("post", "none")):
+        basis: Any = (
+            select(original.evidence_record_id)
+            .where(original.id == Record.original_record_id)
+            .scalar_subquery()
+            if verdict == "pre"
+            else None
+        )
+        for _ in range(MAX_REVISIT_DEPTH):
+            changed = connection.execute(
+                update(Record)
+                .where(
+                    *in_scope,
+                    Record.record_type == "revisit",
+                    Record.label == "unverified",
+                    intact(),
+                    exists(
+                        select(original.id).where(
+                            original.id == Record.original_record_id, original.label == verdict
+                        )
+                    ),
+                )
+                .values(label=verdict, evidence_kind=kind, evidence_record_id=basis)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if not changed:
+                break
+
+
+def affected_by_file(file_id: int) -> Any:
+    """SQL: the captures whose evidence a newly recorded file can change.
+
+    Its own captures; captures sharing a payload or a text with them; revisits not yet
+    resolved, revisits of any of those, and revisits of revisits (chains).
+    """
+    new, near, chain = aliased(Record), aliased(Record), aliased(Record)
+    new_payloads = select(new.payload_sha256).where(
+        new.file_id == file_id, new.payload_sha256.is_not(None)
+    )
+    new_texts = select(new.text_sha256).where(new.file_id == file_id, new.text_sha256.is_not(None))
+    touched = select(near.id).where(
+        or_(
+            near.file_id == file_id,
+            near.payload_sha256.in_(new_payloads),
+            near.text_sha256.in_(new_texts),
+        )
+    )
+    revisits = select(chain.id).where(chain.record_type == "revisit")
+    return or_(
+        Record.file_id == file_id,
+        Record.payload_sha256.in_(new_payloads),
+        Record.text_sha256.in_(new_texts),
+        and_(
+            Record.record_type == "revisit",
+            or_(
+                Record.original_record_id.is_(None),
+                Record.original_record_id.in_(touched),
+                Record.original_record_id.in_(revisits),
+            ),
+        ),
+    )
+
+
+def texts_scope(text_hashes: Any) -> Any:
+    """SQL: the captures whose same-text evidence can change when ``text_hashes`` appear."""
+    return Record.text_sha256.in_(text_hashes)
+
+
+def label_counts(connection: Connection, scope: Any | None = None) -> RelabelResult:
+    """Counts of labels and evidence kinds over the captures in ``scope``."""
+    where = [Record.is_capture == true()]
+    if scope is not None:
+        where.append(scope)
+    by_label = {
+        str(k): int(n)
+        for k, n in connection.execute(
+            select(Record.label, func.count()).where(*where).group_by(Record.label)
+        )
+    }
+    by_kind = {
+        str(k): int(n)
+        for k, n in connection.execute(
+            select(Record.evidence_kind, func.count()).where(*where).group_by(Record.evidence_kind)
+        )
+    }
+    return RelabelResult(sum(by_label.values()), by_label, by_kind)
