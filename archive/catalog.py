@@ -22,9 +22,11 @@ from alembic.util import CommandError
 from sqlalchemy import (
     Engine,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
+    exists,
     func,
     insert,
     inspect,
@@ -38,8 +40,15 @@ from sqlalchemy.orm import Session
 
 from archive.cutoffs import DEFAULT_CUTOFF, Cutoff, parse_cutoff
 from archive.errors import CatalogError
-from archive.evidence import RelabelResult, affected_by_file, label_counts, relabel
+from archive.evidence import (
+    RelabelResult,
+    affected_by_file,
+    affected_by_texts_of,
+    label_counts,
+    relabel,
+)
 from archive.models import IngestError, Record, Setting, WarcFile
+from archive.text import EXTRACTOR, TEXT_MIMES
 
 DEFAULT_DB = "archive.db"
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
@@ -571,3 +580,78 @@ def catalog_stats(catalog: Catalog, *, top: int = 10) -> CatalogStats:
         top_hosts=[(str(h), int(n)) for h, n in hosts],
         errors=int(errors),
     )
+
+
+# -- the text stage ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextResult:
+    """The text stage's verdict on one capture: its text hash, or why it has none."""
+
+    record_id: int
+    text_sha256: str | None
+    status: str  # ok | empty | error | too-large
+
+
+def _needs_text(record: Any = Record) -> Any:
+    """SQL: an intact, non-empty text/HTML capture whose text has not been extracted yet."""
+    return and_(
+        record.is_capture.is_(True),
+        record.record_type != "revisit",
+        record.mime.in_(sorted(TEXT_MIMES)),
+        record.payload_length > 0,
+        record.damaged.is_(False),
+        record.text_status.is_(None),
+    )
+
+
+def files_needing_text(
+    catalog: Catalog, file_ids: Sequence[int] | None = None
+) -> list[tuple[int, str, str]]:
+    """(id, location, compression) of recorded files with captures that lack their text."""
+    statement = (
+        select(WarcFile.id, WarcFile.location, WarcFile.compression)
+        .where(
+            WarcFile.status.in_(("complete", "partial")),
+            exists(select(Record.id).where(Record.file_id == WarcFile.id, _needs_text())),
+        )
+        .order_by(WarcFile.id)
+    )
+    if file_ids is not None:
+        statement = statement.where(WarcFile.id.in_(file_ids))
+    with catalog.engine.connect() as connection:
+        return [(i, loc, comp or "none") for i, loc, comp in connection.execute(statement)]
+
+
+def text_candidates(catalog: Catalog, file_id: int) -> dict[int, int]:
+    """Offset -> record id of the captures of one file that lack their text."""
+    with catalog.engine.connect() as connection:
+        rows = connection.execute(
+            select(Record.offset, Record.id).where(Record.file_id == file_id, _needs_text())
+        )
+        return {offset: record_id for offset, record_id in rows}
+
+
+def record_texts(catalog: Catalog, file_id: int, results: Sequence[TextResult]) -> None:
+    """Store text hashes of one file's captures and relabel what they can change, atomically."""
+    if not results:
+        return
+    with catalog.engine.begin() as connection:
+        connection.execute(
+            update(Record)
+            .where(Record.id == bindparam("rid"))
+            .values(
+                text_sha256=bindparam("sha"),
+                text_status=bindparam("status"),
+                text_extractor=bindparam("extractor"),
+            )
+            .execution_options(synchronize_session=False),
+            [
+                {"rid": r.record_id, "sha": r.text_sha256, "status": r.status,
+                 "extractor": EXTRACTOR}
+                for r in results
+            ],
+        )
+        if any(r.text_sha256 for r in results):
+            relabel(connection, _cutoff_in(connection), affected_by_texts_of(file_id))

@@ -123,9 +123,6 @@ def relabel(connection: Connection, cutoff: Cutoff, scope: Any | None = None) ->
         "same-payload",
     )
 
-    # Rung 3: revisits take the label of their original, following chains.
-    _label_revisits(connection, in_scope)
-
     # Rung 4: an earlier verified capture with the same normalised text.
     other = aliased(Record)
     earliest_same_text = (
@@ -147,6 +144,10 @@ def relabel(connection: Connection, cutoff: Cutoff, scope: Any | None = None) ->
         earliest_same_text,
         "same-text",
     )
+
+    # Rung 3 last: a revisit takes its original's final verdict (after rungs 2 and 4 have
+    # promoted the original), following chains.
+    _label_revisits(connection, in_scope)
 
     # Rung 5: only the server's word. Reported as a claim, labelled unverified.
     connection.execute(
@@ -287,9 +288,23 @@ def affected_by_file(file_id: int) -> Any:
     )
 
 
-def texts_scope(text_hashes: Any) -> Any:
-    """SQL: the captures whose same-text evidence can change when ``text_hashes`` appear."""
-    return Record.text_sha256.in_(text_hashes)
+def affected_by_texts_of(file_id: int) -> Any:
+    """SQL: the captures whose evidence can change once a file's text hashes are known.
+
+    Captures sharing a text with the file's captures, and the revisits of those (or of
+    revisits, for chains).
+    """
+    new, near, chain = aliased(Record), aliased(Record), aliased(Record)
+    new_texts = select(new.text_sha256).where(new.file_id == file_id, new.text_sha256.is_not(None))
+    touched = select(near.id).where(near.text_sha256.in_(new_texts))
+    revisits = select(chain.id).where(chain.record_type == "revisit")
+    return or_(
+        Record.text_sha256.in_(new_texts),
+        and_(
+            Record.record_type == "revisit",
+            or_(Record.original_record_id.in_(touched), Record.original_record_id.in_(revisits)),
+        ),
+    )
 
 
 def label_counts(connection: Connection, scope: Any | None = None) -> RelabelResult:
