@@ -14,7 +14,7 @@ import pickle
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
@@ -27,8 +27,6 @@ from archive.reader import ArchiveFormat, ArchiveReader, detect_format
 from archive.records import RecordFacts, describe_record
 from archive.sources import expand_inputs
 
-# Record types whose WARC-Date is the time a target was captured (WARC 1.1 §6.3, §6.4, §6.7).
-CAPTURE_TYPES = frozenset({"response", "resource", "revisit"})
 _HASH_CHUNK = 1 << 20
 _SPOOL_BATCH = 2000
 
@@ -200,7 +198,12 @@ def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = 
 def _read(reader: ArchiveReader, on_progress: Progress | None) -> Iterator[RecordFacts]:
     done = 0
     for record in reader:
+        seen = len(reader.problems)
         facts = describe_record(record)
+        if not facts.damaged and any(p.offset == facts.offset for p in reader.problems[seen:]):
+            # Whatever the reader found wrong with this record's bytes (a gzip member failing
+            # its CRC, a header cut short), its own capture is no evidence.
+            facts = replace(facts, damaged=True)
         if on_progress is not None and reader.format.compression != "gzip-stream":
             end = facts.offset + facts.length
             on_progress(end - done)
@@ -280,7 +283,7 @@ class _Spool:
         self.count += 1
         if facts.warcinfo is not None and self.warcinfo is None:
             self.warcinfo = facts.warcinfo
-        if facts.record_type in CAPTURE_TYPES:
+        if facts.is_capture:
             self.captures += 1
             when = facts.capture_time
             if when is not None:

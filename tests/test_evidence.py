@@ -349,3 +349,25 @@ def test_no_pre_without_evidence_before_the_cutoff(
 def test_request_only_file_labels_nothing(catalog: Catalog, tmp_path: Path) -> None:
     ingest(catalog, tmp_path, [request("http://a.test/", "2019-01-01T00:00:00Z")])
     assert labels(catalog) == {}
+
+
+def test_record_whose_gzip_member_fails_its_crc_is_no_evidence(
+    catalog: Catalog, tmp_path: Path
+) -> None:
+    from warcbuilder import flip_byte, warc_bytes
+
+    # No declared digests: only the gzip CRC-32 can tell that these bytes are damaged.
+    record = response(
+        "http://a.test/crc", PAGE, "2019-01-01T00:00:00Z", payload_digest=None, block_digest=None
+    )
+    data = warc_bytes([record])
+    path = tmp_path / "crc.warc.gz"
+    path.write_bytes(flip_byte(data, len(data) - 8))  # the first byte of the CRC-32 trailer
+    report = ingest_file(catalog, path)
+    assert report.status == "partial"
+    assert any("CRC" in p.message for p in report.errors)
+    assert labels(catalog)[("http://a.test/crc", "2019-01-01T00:00:00Z")] == (
+        "unverified",
+        "none",
+        None,
+    )
