@@ -95,13 +95,18 @@ class MultiHasher:
         return {name: hasher.digest() for name, hasher in self._hashers}
 
 
+def declared_algorithms(*declared: DeclaredDigest | None) -> set[str]:
+    """The algorithms needed to check every checkable declared digest."""
+    return {
+        digest.algorithm
+        for digest in declared
+        if digest is not None and digest.supported and digest.algorithm is not None
+    }
+
+
 def algorithms_needed(*declared: DeclaredDigest | None) -> set[str]:
     """The algorithms to compute: sha256 (the catalog's key) and every checkable declared one."""
-    needed = {"sha256"}
-    for digest in declared:
-        if digest is not None and digest.supported and digest.algorithm is not None:
-            needed.add(digest.algorithm)
-    return needed
+    return {"sha256"} | declared_algorithms(*declared)
 
 
 def encode_digest(algorithm: str, value: bytes) -> str:

@@ -13,6 +13,7 @@ from archive.digests import (
     DeclaredDigest,
     DigestStatus,
     algorithms_needed,
+    declared_algorithms,
     parse_declared_digest,
     verify_digest,
 )
@@ -92,7 +93,8 @@ def describe_record(record: ArchiveRecord) -> RecordFacts:
     digests = digest_block(
         record.block,
         http=is_http,
-        block_algorithms=algorithms_needed(declared_block),
+        # The catalog keeps no hash of the block, only the verdict on its declared digest.
+        block_algorithms=declared_algorithms(declared_block),
         payload_algorithms=algorithms_needed(declared_payload),
         keep=_WARCINFO_KEEP if record.record_type == "warcinfo" else 0,
     )
