@@ -29,6 +29,10 @@ class Cutoff:
         stamp = format_utc(self.instant)
         return stamp if self.name == stamp else f"{self.name} ({stamp})"
 
+    def to_dict(self) -> dict[str, str]:
+        """The JSON form: the name and the instant as ISO 8601 UTC."""
+        return {"name": self.name, "instant": format_utc(self.instant)}
+
     def is_before(self, when: datetime) -> bool:
         """Whether ``when`` is strictly before the cutoff (the cutoff instant itself is not)."""
         return when < self.instant

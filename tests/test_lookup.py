@@ -234,6 +234,14 @@ def test_a_capture_as_json(filled: Catalog, warcs: list[Path]) -> None:
         "payload_sha256": hashlib.sha256(STORY).hexdigest(),
         "payload_length": len(STORY),
         "digest_status": "ok",
+        "label": "pre",
+        "evidence": {
+            "kind": "captured",
+            "id": capture.row.record.id,
+            "warc_file": str(warcs[0]),
+            "offset": offset,
+            "capture_time": "2019-05-04T10:00:00Z",
+        },
     }
     details = capture.details(filled)
     assert details["surt"] == "test,a)/news/story"
@@ -388,6 +396,11 @@ def test_stats_count_files_records_years_digests_hosts(filled: Catalog) -> None:
     # www. is not part of a SURT host; a port is.
     assert stats.top_hosts == [("test,a", 6), ("test,b", 2), ("test,a,sub", 1)]
     assert stats.errors == 1
+    # The undated copy and the 2023 copy of STORY rest on the 2019 capture of the same bytes.
+    assert stats.cutoff.name == "chatgpt"
+    assert stats.captures_by_label == {"pre": 10}
+    assert stats.captures_by_evidence == {"captured": 7, "same-payload": 2, "revisit": 1}
+    assert stats.dangling_revisits == 0
 
 
 def test_stats_of_an_empty_catalog(catalog: Catalog) -> None:
