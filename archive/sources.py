@@ -1,4 +1,4 @@
-"""Where the user's inputs (files, directories, globs) become the list of files to ingest."""
+"""Where the user's inputs (files, directories, globs, URLs) become the files to ingest."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.remote import is_remote, redact, url_problem
+
 # What a directory walk picks up. A file named explicitly is taken whatever its name.
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.gzip")
 _GLOB_CHARS = frozenset("*?[")
@@ -15,7 +17,11 @@ _GLOB_CHARS = frozenset("*?[")
 
 @dataclass(frozen=True)
 class Source:
-    """One input to ingest: a local file, or the reason an input names none."""
+    """One input to ingest: a local file or an http(s) URL, or the reason an input names none.
+
+    A URL keeps the credentials the user put in it (they are needed to fetch it); what is
+    printed or catalogued of it goes through ``redact``.
+    """
 
     location: str
     problem: str | None = None
@@ -24,6 +30,14 @@ class Source:
 def is_archive_name(name: str) -> bool:
     """Whether a file name looks like a WARC or ARC file."""
     return name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def read_input_list(lines: Iterable[str]) -> Iterator[str]:
+    """The inputs named by a list file: one path or URL per line; blanks and ``#`` lines skipped."""
+    for line in lines:
+        given = line.strip()
+        if given and not given.startswith("#"):
+            yield given
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[Source]:
@@ -38,11 +52,12 @@ def expand_inputs(inputs: Iterable[str]) -> Iterator[Source]:
 
 
 def _expand_one(given: str) -> Iterator[Source]:
-    if given.startswith(("http://", "https://")):
-        yield Source(given, "remote inputs (http/https) are not supported yet")
+    if is_remote(given):
+        problem = url_problem(given)
+        yield Source(given if problem is None else redact(given), problem)
         return
     if "://" in given and not given.startswith("file://"):
-        yield Source(given, "only local paths are accepted")
+        yield Source(redact(given), "only http and https URLs and local paths are accepted")
         return
     path = Path(given.removeprefix("file://")).expanduser()
     if path.is_dir():
