@@ -10,7 +10,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-# Ingest archivist's own sample WARCs into an SQLite catalog, then ask it questions.
+# Ingest archivist's own sample WARCs into an SQLite catalog (labels come with the ingest), ask
+# it questions, then export the human-era dataset and re-check every row against its WARC file.
 demo: $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
 	rm -rf $(DEMO) && mkdir -p $(DEMO)
@@ -18,6 +19,8 @@ demo: $(BIN)/python
 	$(BIN)/archivist --db $(DEMO)/archive.db ingest $(DEMO)/warcs
 	$(BIN)/archivist --db $(DEMO)/archive.db lookup http://news.example.org/2019/05/river-festival.html
 	$(BIN)/archivist --db $(DEMO)/archive.db stats
+	$(BIN)/archivist --db $(DEMO)/archive.db export $(DEMO)/export
+	$(BIN)/archivist --db $(DEMO)/archive.db verify-export --deep $(DEMO)/export
 
 test: $(BIN)/python
 	$(BIN)/python -m pip install -q -e ".[test]"

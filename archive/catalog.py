@@ -6,13 +6,15 @@ only by the Alembic migrations in ``migrations/``.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import socket
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 from alembic import command
 from alembic.config import Config
@@ -23,6 +25,7 @@ from sqlalchemy import (
     Engine,
     and_,
     bindparam,
+    case,
     create_engine,
     delete,
     event,
@@ -30,24 +33,30 @@ from sqlalchemy import (
     func,
     insert,
     inspect,
+    literal,
     or_,
     select,
+    true,
     update,
 )
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from archive.cutoffs import DEFAULT_CUTOFF, Cutoff, parse_cutoff
+from archive.dates import format_utc
 from archive.errors import CatalogError
 from archive.evidence import (
+    KINDS,
+    LABELS,
     RelabelResult,
     affected_by_file,
     affected_by_texts_of,
+    dated_capture,
     label_counts,
     relabel,
 )
-from archive.models import IngestError, Record, Setting, WarcFile
+from archive.models import Export, ExportRecord, IngestError, Record, Setting, WarcFile
 from archive.text import EXTRACTOR, TEXT_MIMES
 
 DEFAULT_DB = "archive.db"
@@ -195,6 +204,13 @@ class Catalog:
         with Session(self.engine) as session:
             return session.scalars(select(WarcFile).where(WarcFile.sha256 == sha256)).first()
 
+    def file_by_location(self, location: str) -> WarcFile | None:
+        """The file most recently recorded at ``location`` (a path or a URL), if any."""
+        with Session(self.engine) as session:
+            return session.scalars(
+                select(WarcFile).where(WarcFile.location == location).order_by(WarcFile.id.desc())
+            ).first()
+
     def claim_file(self, sha256: str, size: int, location: str) -> Claim:
         """Reserve a file for ingest, unless it is recorded already or another live writer has it.
 
@@ -312,6 +328,8 @@ class Catalog:
                     last_capture=summary.last_capture,
                     ingested_at=datetime.now(UTC),
                     archivist_version=summary.archivist_version,
+                    http_etag=summary.http_etag,
+                    http_last_modified=summary.http_last_modified,
                     claimed_by=None,
                     claimed_at=None,
                 )
@@ -368,6 +386,9 @@ class FileSummary:
     first_capture: datetime | None
     last_capture: datetime | None
     archivist_version: str
+    # The server's validators of a file ingested over HTTP(S).
+    http_etag: str | None = None
+    http_last_modified: str | None = None
 
 
 def _owner() -> str:
@@ -457,6 +478,13 @@ def _prefix_range(column: Any, prefix: str) -> Any:
 _EARLIEST_FIRST = (Record.capture_time.asc().nulls_last(), Record.id)
 
 
+def _surt_condition(prefixes: Sequence[str], exact: bool) -> Any:
+    """The SURT key is one of ``prefixes`` (``exact``) or starts with one of them."""
+    if exact:
+        return Record.surt.in_(list(prefixes))
+    return or_(*(_prefix_range(Record.surt, p) for p in prefixes))
+
+
 def _capture_select() -> Any:
     return select(
         Record, WarcFile.location, WarcFile.sha256, WarcFile.compression, WarcFile.size
@@ -478,12 +506,9 @@ def captures_by_surt(
     limit: int | None = None,
 ) -> list[CaptureRow]:
     """Captures whose SURT key is (``exact``) or starts with one of ``prefixes``, oldest first."""
-    condition: Any = (
-        Record.surt.in_(list(prefixes))
-        if exact
-        else or_(*(_prefix_range(Record.surt, p) for p in prefixes))
+    statement = _capture_select().where(
+        _surt_condition(prefixes, exact), Record.record_type.in_(CAPTURE_TYPES)
     )
-    statement = _capture_select().where(condition, Record.record_type.in_(CAPTURE_TYPES))
     if since is not None:
         statement = statement.where(Record.capture_time >= since)
     if until is not None:
@@ -503,6 +528,188 @@ def captures_by_payload(
         .limit(limit)
     )
     return _capture_rows(catalog, statement)
+
+
+def captures_by_text(
+    catalog: Catalog, text_sha256: str, *, limit: int | None = None
+) -> list[CaptureRow]:
+    """Captures whose normalised main text has this SHA-256, earliest first."""
+    statement = (
+        _capture_select()
+        .where(Record.text_sha256 == text_sha256.lower(), Record.record_type.in_(CAPTURE_TYPES))
+        .order_by(*_EARLIEST_FIRST)
+        .limit(limit)
+    )
+    return _capture_rows(catalog, statement)
+
+
+def capture_as_of(
+    catalog: Catalog, prefixes: Sequence[str], when: datetime, *, exact: bool = False
+) -> CaptureRow | None:
+    """The latest capture selected as in `captures_by_surt`, at or before ``when`` (inclusive)."""
+    statement = (
+        _capture_select()
+        .where(
+            _surt_condition(prefixes, exact),
+            Record.record_type.in_(CAPTURE_TYPES),
+            Record.capture_time <= when,
+        )
+        .order_by(Record.capture_time.desc(), Record.id.desc())
+        .limit(1)
+    )
+    rows = _capture_rows(catalog, statement)
+    return rows[0] if rows else None
+
+
+def first_seen(catalog: Catalog, payload_sha256: str) -> CaptureRow | None:
+    """The earliest verified capture of this payload (a dated, intact response or resource).
+
+    One query down the (payload_sha256, capture_time) index. Revisits are left out: they
+    carry no payload of their own, only a claim that it did not change.
+    """
+    statement = (
+        _capture_select()
+        .where(
+            Record.payload_sha256 == payload_sha256.lower(),
+            dated_capture(),
+            Record.record_type != "revisit",
+        )
+        .order_by(Record.capture_time, Record.id)
+        .limit(1)
+    )
+    rows = _capture_rows(catalog, statement)
+    return rows[0] if rows else None
+
+
+def captures_by_ids(catalog: Catalog, ids: Iterable[int]) -> dict[int, CaptureRow]:
+    """The records with these catalog ids, by id, in one query; unknown ids are left out."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    rows = _capture_rows(catalog, _capture_select().where(Record.id.in_(wanted)))
+    return {row.record.id: row for row in rows}
+
+
+CaptureKey = Literal["surt", "payload", "text"]
+_KEY_COLUMNS = {
+    "surt": Record.surt,
+    "payload": Record.payload_sha256,
+    "text": Record.text_sha256,
+}
+
+
+@dataclass(frozen=True)
+class EvidenceSummary:
+    """What the catalog holds for one URL, payload or text, as a provenance verdict needs it."""
+
+    by_label: dict[str, int]
+    # The capture whose evidence is strongest (ladder order, then the earliest evidence).
+    strongest: CaptureRow | None
+    # The earliest capture with a date, whatever its label.
+    earliest: CaptureRow | None
+
+
+def evidence_summary(catalog: Catalog, key: CaptureKey, value: str) -> EvidenceSummary:
+    """Counts by label, the strongest evidence and the earliest capture of a SURT key, a
+    payload SHA-256 or a text SHA-256: three indexed queries whatever the number of captures.
+    """
+    column = _KEY_COLUMNS[key]
+    where = [column == value, Record.is_capture == true()]
+    basis = aliased(Record)
+    rank = case(
+        *((Record.evidence_kind == kind, n) for n, kind in enumerate(KINDS)), else_=len(KINDS)
+    )
+    strongest = (
+        _capture_select()
+        .outerjoin(basis, basis.id == Record.evidence_record_id)
+        .where(*where)
+        .order_by(
+            rank,
+            basis.capture_time.asc().nulls_last(),
+            *_EARLIEST_FIRST,
+        )
+        .limit(1)
+    )
+    earliest = (
+        _capture_select()
+        .where(*where, Record.capture_time.is_not(None))
+        .order_by(*_EARLIEST_FIRST)
+        .limit(1)
+    )
+    with catalog.engine.connect() as connection:
+        by_label = {
+            str(label): int(n)
+            for label, n in connection.execute(
+                select(Record.label, func.count()).where(*where).group_by(Record.label)
+            )
+        }
+    if not by_label:
+        return EvidenceSummary({}, None, None)
+    strongest_rows = _capture_rows(catalog, strongest)
+    earliest_rows = _capture_rows(catalog, earliest)
+    return EvidenceSummary(
+        _in_order(by_label, LABELS),
+        strongest_rows[0] if strongest_rows else None,
+        earliest_rows[0] if earliest_rows else None,
+    )
+
+
+class IndexRow(NamedTuple):
+    """One capture as a CDX(J) index line needs it."""
+
+    record_id: int
+    surt: str
+    capture_time: datetime
+    target_uri: str | None
+    record_type: str
+    mime: str | None
+    http_status: int | None
+    payload_digest: str | None
+    payload_sha256: str | None
+    length: int
+    offset: int
+    file_location: str
+    label: str | None
+    evidence_kind: str | None
+
+
+def index_rows(catalog: Catalog, labels: Sequence[str] | None = None) -> Iterator[IndexRow]:
+    """Every dated capture with a SURT key, sorted by (SURT, capture time, id), streamed.
+
+    ``labels`` keeps only captures with one of those labels. Rows come from a server-side
+    cursor on PostgreSQL and a stepped cursor on SQLite: memory stays flat.
+    """
+    statement = (
+        select(
+            Record.id,
+            Record.surt,
+            Record.capture_time,
+            Record.target_uri,
+            Record.record_type,
+            Record.mime,
+            Record.http_status,
+            Record.payload_digest,
+            Record.payload_sha256,
+            Record.length,
+            Record.offset,
+            WarcFile.location,
+            Record.label,
+            Record.evidence_kind,
+        )
+        .join(WarcFile, Record.file_id == WarcFile.id)
+        .where(
+            Record.is_capture == true(),
+            Record.surt.is_not(None),
+            Record.capture_time.is_not(None),
+        )
+        .order_by(Record.surt, Record.capture_time, Record.id)
+        .execution_options(yield_per=1000)
+    )
+    if labels:
+        statement = statement.where(Record.label.in_(list(labels)))
+    with catalog.engine.connect() as connection:
+        for row in connection.execute(statement):
+            yield IndexRow._make(row)
 
 
 def records_by_id(catalog: Catalog, identifier: str) -> list[CaptureRow]:
@@ -538,6 +745,18 @@ class CatalogStats:
     payload_digests: dict[str, int]
     top_hosts: list[tuple[str, int]]
     errors: int
+    # Labels are for this cutoff (see `relabel_catalog`).
+    cutoff: Cutoff
+    captures_by_label: dict[str, int]
+    captures_by_evidence: dict[str, int]
+    # Revisits whose original is not in the catalog (yet): unverified until it arrives.
+    dangling_revisits: int
+
+
+def _in_order(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
+    """``counts`` with the keys of ``order`` first, in that order, then any others."""
+    known = {k: counts[k] for k in order if k in counts}
+    return known | {k: v for k, v in counts.items() if k not in known}
 
 
 def catalog_stats(catalog: Catalog, *, top: int = 10) -> CatalogStats:
@@ -569,6 +788,13 @@ def catalog_stats(catalog: Catalog, *, top: int = 10) -> CatalogStats:
             .limit(top)
         ).all()
         errors = connection.execute(select(func.count()).select_from(IngestError)).scalar_one()
+        labels = label_counts(connection)
+        dangling = connection.execute(
+            select(func.count()).where(
+                Record.record_type == "revisit", Record.original_record_id.is_(None)
+            )
+        ).scalar_one()
+        cutoff = _cutoff_in(connection)
     return CatalogStats(
         files=sum(files_by_status.values()),
         files_by_status=files_by_status,
@@ -579,6 +805,10 @@ def catalog_stats(catalog: Catalog, *, top: int = 10) -> CatalogStats:
         payload_digests=payload,
         top_hosts=[(str(h), int(n)) for h, n in hosts],
         errors=int(errors),
+        cutoff=cutoff,
+        captures_by_label=_in_order(labels.by_label, LABELS),
+        captures_by_evidence=_in_order(labels.by_kind, KINDS),
+        dangling_revisits=int(dangling),
     )
 
 
@@ -648,10 +878,381 @@ def record_texts(catalog: Catalog, file_id: int, results: Sequence[TextResult]) 
             )
             .execution_options(synchronize_session=False),
             [
-                {"rid": r.record_id, "sha": r.text_sha256, "status": r.status,
-                 "extractor": EXTRACTOR}
+                {
+                    "rid": r.record_id,
+                    "sha": r.text_sha256,
+                    "status": r.status,
+                    "extractor": EXTRACTOR,
+                }
                 for r in results
             ],
         )
         if any(r.text_sha256 for r in results):
             relabel(connection, _cutoff_in(connection), affected_by_texts_of(file_id))
+
+
+# -- exports -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ExportSelection:
+    """Which captures an export considers: the filters the catalog can apply by itself."""
+
+    labels: tuple[str, ...]
+    mimes: tuple[str, ...]
+    # SURT keys or key prefixes (hosts, domains); empty selects every URL.
+    surt_prefixes: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class ExportSource(NamedTuple):
+    """A capture as an export row needs it: where its bytes are, its label and its evidence."""
+
+    record_id: int
+    file_id: int
+    offset: int
+    length: int
+    warc_record_id: str | None
+    url: str | None
+    capture_time: datetime | None
+    label: str | None
+    evidence_kind: str | None
+    payload_sha256: str | None
+    text_sha256: str | None
+    mime: str | None
+    file_location: str
+    file_sha256: str
+    file_compression: str | None
+    file_size: int
+    evidence_id: int | None
+    evidence_warc_record_id: str | None
+    evidence_url: str | None
+    evidence_capture_time: datetime | None
+    evidence_file_location: str | None
+    evidence_file_sha256: str | None
+    evidence_offset: int | None
+    # Captures of this text among the selected ones, and in the whole catalog (revisits of
+    # them included).
+    selected_with_text: int
+    captures_with_text: int
+
+
+def _export_scope(selection: ExportSelection) -> list[Any]:
+    """SQL conditions of a selection, revisits included (they are counted, never exported)."""
+    where: list[Any] = [
+        Record.is_capture == true(),
+        Record.label.in_(list(selection.labels)),
+        Record.mime.in_(list(selection.mimes)),
+    ]
+    if selection.surt_prefixes:
+        where.append(_surt_condition(selection.surt_prefixes, exact=False))
+    if selection.since is not None:
+        where.append(Record.capture_time >= selection.since)
+    if selection.until is not None:
+        where.append(Record.capture_time < selection.until)
+    return where
+
+
+def _export_columns(basis: Any, basis_file: Any) -> tuple[Any, ...]:
+    return (
+        Record.id,
+        Record.file_id,
+        Record.offset,
+        Record.length,
+        Record.warc_record_id,
+        Record.target_uri,
+        Record.capture_time,
+        Record.label,
+        Record.evidence_kind,
+        Record.payload_sha256,
+        Record.text_sha256,
+        Record.mime,
+        WarcFile.location,
+        WarcFile.sha256,
+        WarcFile.compression,
+        WarcFile.size,
+        basis.id,
+        basis.warc_record_id,
+        basis.target_uri,
+        basis.capture_time,
+        basis_file.location,
+        basis_file.sha256,
+        basis.offset,
+    )
+
+
+def export_text_statuses(catalog: Catalog, selection: ExportSelection) -> dict[str, int]:
+    """Selected captures by what their text is: ``ok``, ``empty``, ``error``, ``too-large``,
+    ``revisit`` (no payload of its own), ``damaged``, ``no-payload``, or ``pending`` (the text
+    stage has not read it).
+    """
+    status = case(
+        (Record.record_type == "revisit", "revisit"),
+        (Record.text_status.is_not(None), Record.text_status),
+        (Record.damaged == true(), "damaged"),
+        (func.coalesce(Record.payload_length, 0) == 0, "no-payload"),
+        else_="pending",
+    )
+    with catalog.engine.connect() as connection:
+        rows = connection.execute(
+            select(status, func.count()).where(*_export_scope(selection)).group_by(status)
+        )
+        return {str(k): int(n) for k, n in sorted(rows)}
+
+
+def _export_winners(selection: ExportSelection) -> Any:
+    """Subquery: one row per text among the selected captures, the earliest verified first."""
+    label_rank = case((Record.label == "pre", 0), (Record.label == "post", 1), else_=2)
+    ranked = (
+        select(
+            Record.id.label("rid"),
+            func.row_number()
+            .over(
+                partition_by=Record.text_sha256,
+                order_by=(label_rank, Record.capture_time.asc().nulls_last(), Record.id),
+            )
+            .label("rn"),
+            func.count().over(partition_by=Record.text_sha256).label("selected"),
+        )
+        .where(
+            *_export_scope(selection),
+            Record.record_type != "revisit",
+            Record.text_status == "ok",
+            Record.text_sha256.is_not(None),
+        )
+        .subquery("ranked")
+    )
+    return ranked
+
+
+def count_export_documents(catalog: Catalog, selection: ExportSelection) -> int:
+    """How many distinct texts the selection holds (documents before sampling and limits)."""
+    statement = select(func.count(func.distinct(Record.text_sha256))).where(
+        *_export_scope(selection),
+        Record.record_type != "revisit",
+        Record.text_status == "ok",
+        Record.text_sha256.is_not(None),
+    )
+    with catalog.engine.connect() as connection:
+        return int(connection.execute(statement).scalar_one())
+
+
+def export_sources(
+    catalog: Catalog, selection: ExportSelection, *, after: tuple[int, int] | None = None
+) -> Generator[ExportSource, None, None]:
+    """The winning capture of each selected text, in (file, offset) order, streamed.
+
+    The winner of a text is its earliest capture among the selected ones (``pre`` before
+    ``post`` before ``unverified``, then capture time, then id). (file, offset) order lets an
+    export read each WARC file once, front to back. ``after`` resumes past that position.
+    """
+    ranked = _export_winners(selection)
+    basis, basis_file = aliased(Record), aliased(WarcFile)
+    same_text, revisit, original = aliased(Record), aliased(Record), aliased(Record)
+    # Captures of the text: those with its hash, and the revisits of those (which carry no
+    # payload, so no text, of their own), whatever their labels and the export's filters.
+    captures_with_text = (
+        select(func.count())
+        .where(same_text.text_sha256 == Record.text_sha256)
+        .correlate(Record)
+        .scalar_subquery()
+    ) + (
+        select(func.count())
+        .select_from(revisit)
+        .join(original, original.id == revisit.original_record_id)
+        .where(revisit.record_type == "revisit", original.text_sha256 == Record.text_sha256)
+        .correlate(Record)
+        .scalar_subquery()
+    )
+    statement = (
+        select(*_export_columns(basis, basis_file), ranked.c.selected, captures_with_text)
+        .join(ranked, ranked.c.rid == Record.id)
+        .join(WarcFile, WarcFile.id == Record.file_id)
+        .outerjoin(basis, basis.id == Record.evidence_record_id)
+        .outerjoin(basis_file, basis_file.id == basis.file_id)
+        .where(ranked.c.rn == 1)
+        .order_by(Record.file_id, Record.offset)
+        .execution_options(yield_per=1000)
+    )
+    if after is not None:
+        file_id, offset = after
+        statement = statement.where(
+            or_(Record.file_id > file_id, and_(Record.file_id == file_id, Record.offset > offset))
+        )
+    with catalog.engine.connect() as connection:
+        for row in connection.execute(statement):
+            yield ExportSource._make(row)
+
+
+def sources_at(
+    catalog: Catalog, keys: Iterable[tuple[str, int]]
+) -> dict[tuple[str, int], ExportSource]:
+    """The captures at these (WARC file SHA-256, offset) places, as `export_sources` gives
+    them (without the text counts), in one query; places the catalog lacks are left out.
+    """
+    wanted = set(keys)
+    if not wanted:
+        return {}
+    basis, basis_file = aliased(Record), aliased(WarcFile)
+    statement = (
+        select(*_export_columns(basis, basis_file), literal(0), literal(0))
+        .join(WarcFile, WarcFile.id == Record.file_id)
+        .outerjoin(basis, basis.id == Record.evidence_record_id)
+        .outerjoin(basis_file, basis_file.id == basis.file_id)
+        .where(
+            WarcFile.sha256.in_(sorted({sha for sha, _ in wanted})),
+            Record.offset.in_(sorted({offset for _, offset in wanted})),
+        )
+    )
+    with catalog.engine.connect() as connection:
+        found = (ExportSource._make(row) for row in connection.execute(statement))
+        return {(s.file_sha256, s.offset): s for s in found if (s.file_sha256, s.offset) in wanted}
+
+
+@dataclass(frozen=True)
+class CatalogIdentity:
+    """What an export records of the catalog it came from.
+
+    ``fingerprint`` changes whenever files are added, captures relabelled or texts extracted:
+    counts and id sums by label, evidence kind and text status, and the cutoff.
+    """
+
+    backend: str
+    url: str
+    schema_revision: str | None
+    files: int
+    records: int
+    fingerprint: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def catalog_identity(catalog: Catalog) -> CatalogIdentity:
+    """The catalog's backend, URL (no password), schema revision, size and fingerprint."""
+    groups = (Record.label, Record.evidence_kind, Record.text_status)
+    with catalog.engine.connect() as connection:
+        files = connection.execute(
+            select(WarcFile.status, func.count(), func.coalesce(func.sum(WarcFile.id), 0))
+            .group_by(WarcFile.status)
+            .order_by(WarcFile.status)
+        ).all()
+        states = connection.execute(
+            select(
+                *groups,
+                func.count(),
+                func.coalesce(func.sum(Record.id), 0),
+                func.coalesce(func.sum(Record.evidence_record_id), 0),
+            )
+            .group_by(*groups)
+            .order_by(*(g.asc().nulls_first() for g in groups))
+        ).all()
+        cutoff = _cutoff_in(connection)
+    state = {
+        "cutoff": cutoff.to_dict(),
+        "files": [[str(s), int(n), int(i)] for s, n, i in files],
+        "records": [[k1, k2, k3, int(n), int(a), int(b or 0)] for k1, k2, k3, n, a, b in states],
+    }
+    digest = hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()
+    return CatalogIdentity(
+        backend=catalog.engine.dialect.name,
+        url=catalog.url,
+        schema_revision=catalog.current_revision(),
+        files=sum(int(n) for _, n, _ in files),
+        records=sum(int(n) for _, _, _, n, _, _ in states),
+        fingerprint=digest,
+    )
+
+
+@dataclass(frozen=True)
+class ExportRef:
+    """A registered export: where it was written and what identifies its manifest."""
+
+    id: int
+    created_at: datetime
+    out_dir: str
+    manifest_sha256: str
+    cutoff: str
+    rows: int
+    shards: int
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dict(self.__dict__)
+        data["created_at"] = format_utc(self.created_at)
+        return data
+
+
+def register_export(
+    catalog: Catalog,
+    *,
+    out_dir: str,
+    arguments: dict[str, Any],
+    arguments_sha256: str,
+    manifest_sha256: str,
+    cutoff: str,
+    rows: int,
+    shards: int,
+    archivist_version: str,
+    record_ids: Iterable[int],
+) -> ExportRef:
+    """Remember an export and the records that went into it; it replaces any earlier export
+    registered for the same ``out_dir`` (whose files it overwrote).
+    """
+    created_at = datetime.now(UTC)
+    with catalog.engine.begin() as connection:
+        connection.execute(delete(Export).where(Export.out_dir == out_dir))
+        export_id = connection.execute(
+            insert(Export)
+            .values(
+                created_at=created_at,
+                out_dir=out_dir,
+                arguments=json.dumps(arguments, sort_keys=True),
+                arguments_sha256=arguments_sha256,
+                manifest_sha256=manifest_sha256,
+                cutoff=cutoff,
+                rows=rows,
+                shards=shards,
+                archivist_version=archivist_version,
+            )
+            .returning(Export.id)
+        ).scalar_one()
+        batch: list[dict[str, int]] = []
+        for record_id in record_ids:
+            batch.append({"export_id": export_id, "record_id": record_id})
+            if len(batch) >= 5000:
+                connection.execute(insert(ExportRecord), batch)
+                batch = []
+        if batch:
+            connection.execute(insert(ExportRecord), batch)
+    return ExportRef(export_id, created_at, out_dir, manifest_sha256, cutoff, rows, shards)
+
+
+_EXPORT_REF = (
+    Export.id,
+    Export.created_at,
+    Export.out_dir,
+    Export.manifest_sha256,
+    Export.cutoff,
+    Export.rows,
+    Export.shards,
+)
+
+
+def export_by_manifest(catalog: Catalog, manifest_sha256: str) -> list[ExportRef]:
+    """Registered exports whose manifest has this SHA-256, oldest first."""
+    statement = select(*_EXPORT_REF).where(Export.manifest_sha256 == manifest_sha256)
+    with catalog.engine.connect() as connection:
+        return [ExportRef(*row) for row in connection.execute(statement.order_by(Export.id))]
+
+
+def exports_of_record(catalog: Catalog, record_id: int) -> list[ExportRef]:
+    """The registered exports that hold record ``record_id`` as a row, oldest first."""
+    statement = (
+        select(*_EXPORT_REF)
+        .join(ExportRecord, ExportRecord.export_id == Export.id)
+        .where(ExportRecord.record_id == record_id)
+        .order_by(Export.id)
+    )
+    with catalog.engine.connect() as connection:
+        return [ExportRef(*row) for row in connection.execute(statement)]

@@ -4,6 +4,8 @@ A file is first hashed (its SHA-256 is its identity), then claimed in the catalo
 transaction, then read record by record into a spool on local disk without holding any lock,
 and finally written in one transaction together with its status. A process killed at any point
 leaves either nothing of the file or all of it; its stale claim is taken over by the next run.
+A remote file (an http(s) URL) is first downloaded to a local file, hashed on the way
+(``archive.remote``), and then takes the same path with its URL as its location.
 """
 
 from __future__ import annotations
@@ -21,11 +23,22 @@ from pathlib import Path
 from typing import IO, Any
 
 from archive import __version__
-from archive.catalog import Catalog, FileSummary
-from archive.errors import WarcFormatError
+from archive.catalog import Catalog, FileSummary, record_texts, text_candidates
+from archive.errors import SourceError, WarcFormatError
+from archive.models import WarcFile
 from archive.reader import ArchiveFormat, ArchiveReader, detect_format
 from archive.records import RecordFacts, describe_record
-from archive.sources import expand_inputs
+from archive.remote import (
+    Download,
+    RemoteFile,
+    RemoteOptions,
+    describe,
+    downloaded,
+    is_remote,
+    redact,
+)
+from archive.sources import Source, expand_inputs
+from archive.textstage import texts_of_file
 
 _HASH_CHUNK = 1 << 20
 _SPOOL_BATCH = 2000
@@ -88,38 +101,43 @@ def ingest(
     *,
     jobs: int = 1,
     on_progress: Progress | None = None,
+    remote: RemoteOptions | None = None,
 ) -> Iterator[FileReport]:
-    """Ingest every file named by ``inputs`` (files, directories, globs); yield one report each.
+    """Ingest every file named by ``inputs`` (files, directories, globs, http(s) URLs).
 
-    With ``jobs`` > 1 files are ingested by that many processes; reports come in input order.
+    One report is yielded per file, in input order. With ``jobs`` > 1 files are ingested by
+    that many processes; with one job the inputs are read as they come (a long list streams).
+    ``remote`` says how URLs are fetched.
     """
+    remote = remote or RemoteOptions()
+    if jobs <= 1:
+        for source in expand_inputs(inputs):
+            yield _ingest_source(catalog, source, remote, on_progress)
+        return
     sources = list(expand_inputs(inputs))
-    readable = [Path(s.location) for s in sources if s.problem is None]
-    if jobs <= 1 or len(readable) <= 1:
+    readable = [s for s in sources if s.problem is None]
+    if len(readable) <= 1:
         for source in sources:
-            if source.problem is not None:
-                yield FileReport(source.location, "failed", errors=(Problem(None, source.problem),))
-            else:
-                yield ingest_file(catalog, Path(source.location), on_progress=on_progress)
+            yield _ingest_source(catalog, source, remote, on_progress)
         return
     url = catalog.engine.url.render_as_string(hide_password=False)
     pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
     with pool:
         futures = {
-            s.location: pool.submit(_ingest_in_worker, url, s.location)
+            s.location: pool.submit(_ingest_in_worker, url, s, remote)
             for s in sources
             if s.problem is None
         }
         for source in sources:
             if source.problem is not None:
-                yield FileReport(source.location, "failed", errors=(Problem(None, source.problem),))
+                yield _ingest_source(catalog, source, remote, None)
                 continue
             report = futures[source.location].result()
             if report.status == "busy":
                 # Copies of one file under several names race for one claim. Once every worker
                 # is done the winner's row is final, and this copy is skipped as in a serial run.
                 wait(futures.values())
-                report = ingest_file(catalog, Path(source.location))
+                report = _ingest_source(catalog, source, remote, None)
             if on_progress is not None and report.size:
                 on_progress(report.size)
             yield report
@@ -128,19 +146,123 @@ def ingest(
 _worker_catalogs: dict[str, Catalog] = {}
 
 
-def _ingest_in_worker(url: str, location: str) -> FileReport:
+def _ingest_in_worker(url: str, source: Source, remote: RemoteOptions) -> FileReport:
     catalog = _worker_catalogs.get(url)
     if catalog is None:
         catalog = _worker_catalogs[url] = Catalog.open(url)
-    return ingest_file(catalog, Path(location))
+    return _ingest_source(catalog, source, remote, None)
 
 
-def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = None) -> FileReport:
-    """Ingest one local WARC/ARC file; problems inside it are reported, not raised."""
-    location = os.path.abspath(path)
+def _ingest_source(
+    catalog: Catalog, source: Source, remote: RemoteOptions, on_progress: Progress | None
+) -> FileReport:
+    if source.problem is not None:
+        return FileReport(source.location, "failed", errors=(Problem(None, source.problem),))
+    if is_remote(source.location):
+        return ingest_url(catalog, source.location, remote, on_progress=on_progress)
+    return ingest_file(catalog, Path(source.location), on_progress=on_progress)
+
+
+def ingest_url(
+    catalog: Catalog,
+    url: str,
+    options: RemoteOptions | None = None,
+    *,
+    on_progress: Progress | None = None,
+) -> FileReport:
+    """Ingest one remote WARC/ARC file: downloaded once, hashed on the way, read locally.
+
+    The catalog records the URL (without user info) as the file's location. A URL recorded
+    before, whose server still gives the same validators, is skipped before its body is read.
+    A failed transfer records nothing.
+    """
+    options = options or RemoteOptions()
+    shown = redact(url)
+    skipped: FileReport | None = None
+
+    def wanted(file: RemoteFile) -> bool:
+        nonlocal skipped
+        known, why = _already_ingested(catalog, file)
+        if known is None:
+            return True
+        message = f"already in the catalog ({known.status}) as {known.location}: {why}"
+        skipped = FileReport(shown, "skipped", known.sha256, known.size, message=message)
+        return False
+
+    try:
+        recorded = catalog.file_by_location(shown)
+        if recorded is not None and recorded.status in ("complete", "partial"):
+            # A URL seen before is asked with HEAD first: an unchanged file costs no body.
+            head = describe(url, options)
+            if head is not None and not wanted(head):
+                assert skipped is not None
+                return skipped
+        # The answer to the GET is checked too (a server without HEAD, a digest header).
+        with downloaded(url, options, wanted=wanted) as download:
+            if download is None:
+                assert skipped is not None
+                return skipped
+            report = ingest_file(catalog, download.path, on_progress=on_progress, origin=download)
+            if options.extract_text and report.status in ("complete", "partial"):
+                _extract_texts(catalog, report, download.path)
+            return report
+    except SourceError as exc:
+        reason = getattr(exc, "reason", str(exc))
+        return FileReport(shown, "failed", errors=(Problem(None, reason),))
+
+
+def _already_ingested(catalog: Catalog, file: RemoteFile) -> tuple[WarcFile | None, str]:
+    """The catalog's row for a remote file the server describes, if it was ingested already."""
+    done = ("complete", "partial")
+    if file.sha256 is not None:
+        known = catalog.file_by_sha256(file.sha256)
+        if known is not None and known.status in done:
+            return known, "same SHA-256 (from the server's digest header)"
+    known = catalog.file_by_location(file.url)
+    if known is None or known.status not in done or file.size != known.size:
+        return None, ""
+    validators = [
+        (name, now, then)
+        for name, now, then in (
+            ("ETag", file.etag, known.http_etag),
+            ("Last-Modified", file.last_modified, known.http_last_modified),
+        )
+        if now is not None
+    ]
+    # Without a validator, a size alone says too little: the file is downloaded and hashed.
+    if validators and all(now == then for _, now, then in validators):
+        names = " and ".join(name for name, _, _ in validators)
+        return known, f"same URL, size and {names}"
+    return None, ""
+
+
+def _extract_texts(catalog: Catalog, report: FileReport, path: Path) -> None:
+    """The text stage for one downloaded file, while its local copy exists."""
+    file = catalog.file_by_sha256(report.sha256 or "")
+    if file is None or file.compression is None:
+        return
+    # A file-level failure leaves the captures without text; `archivist text` reports it.
+    results, _problem = texts_of_file(
+        str(path), file.compression, text_candidates(catalog, file.id)
+    )
+    record_texts(catalog, file.id, results)
+
+
+def ingest_file(
+    catalog: Catalog,
+    path: Path,
+    *,
+    on_progress: Progress | None = None,
+    origin: Download | None = None,
+) -> FileReport:
+    """Ingest one local WARC/ARC file; problems inside it are reported, not raised.
+
+    ``origin`` is the download ``path`` came from: its URL, SHA-256 and validators are recorded.
+    """
+    location = origin.file.url if origin is not None else os.path.abspath(path)
     try:
         before = path.stat()
-        sha256 = file_sha256(path)
+        sha256 = origin.sha256 if origin is not None else file_sha256(path)
     except OSError as exc:
         return FileReport(location, "failed", errors=(Problem(None, _os_reason(exc)),))
 
@@ -155,15 +277,21 @@ def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = 
     problems: list[Problem] = []
     try:
         archive_format = detect_format(path)
-    except WarcFormatError as exc:
-        problems.append(Problem(exc.offset, exc.reason))
+    except (WarcFormatError, OSError) as exc:
+        if isinstance(exc, WarcFormatError):
+            problems.append(Problem(exc.offset, exc.reason))
+        else:
+            problems.append(Problem(None, _os_reason(exc)))
         return _record(
-            catalog, claim.file_id, location, sha256, before.st_size, None, _Spool(), problems
-        )
-    except OSError as exc:
-        problems.append(Problem(None, _os_reason(exc)))
-        return _record(
-            catalog, claim.file_id, location, sha256, before.st_size, None, _Spool(), problems
+            catalog,
+            claim.file_id,
+            location,
+            sha256,
+            before.st_size,
+            None,
+            _Spool(),
+            problems,
+            origin,
         )
 
     with _Spool() as spool:
@@ -192,6 +320,7 @@ def ingest_file(catalog: Catalog, path: Path, *, on_progress: Progress | None = 
             archive_format,
             spool,
             problems,
+            origin,
         )
 
 
@@ -220,6 +349,7 @@ def _record(
     archive_format: ArchiveFormat | None,
     spool: _Spool,
     problems: list[Problem],
+    origin: Download | None = None,
 ) -> FileReport:
     problems.sort(key=lambda p: (p.offset is None, p.offset or 0))
     if archive_format is None or spool.count == 0:
@@ -241,6 +371,8 @@ def _record(
         first_capture=spool.first_capture,
         last_capture=spool.last_capture,
         archivist_version=__version__,
+        http_etag=origin.file.etag if origin is not None else None,
+        http_last_modified=origin.file.last_modified if origin is not None else None,
     )
     catalog.record_file(
         file_id, summary, spool.batches(), [(p.offset, p.message) for p in problems]

@@ -84,6 +84,10 @@ class WarcFile(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ingested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     archivist_version: Mapped[str | None] = mapped_column(String(32))
+    # A file ingested over HTTP(S) (migration 0004): the server's validators, raw. With the URL
+    # (``location``) and the size they tell that the file is unchanged before it is downloaded.
+    http_etag: Mapped[str | None] = mapped_column(Text)
+    http_last_modified: Mapped[str | None] = mapped_column(Text)
 
 
 class Record(Base):
@@ -175,3 +179,37 @@ class IngestError(Base):
     file_id: Mapped[int] = mapped_column(ForeignKey("warc_files.id", ondelete="CASCADE"))
     offset: Mapped[int | None] = mapped_column(BigInteger)
     message: Mapped[str] = mapped_column(Text)
+
+
+class Export(Base):
+    """A dataset export the catalog remembers: its arguments, manifest hash and location."""
+
+    __tablename__ = "exports"
+    __table_args__ = (Index("ix_exports_out_dir", "out_dir"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Absolute path of OUT_DIR when the export was written.
+    out_dir: Mapped[str] = mapped_column(Text)
+    # The export's arguments as canonical JSON, and their hash (the resume key).
+    arguments: Mapped[str] = mapped_column(Text)
+    arguments_sha256: Mapped[str] = mapped_column(String(64))
+    manifest_sha256: Mapped[str] = mapped_column(String(64))
+    cutoff: Mapped[str] = mapped_column(String(64))
+    rows: Mapped[int] = mapped_column(BigInteger)
+    shards: Mapped[int] = mapped_column(Integer)
+    archivist_version: Mapped[str] = mapped_column(String(32))
+
+
+class ExportRecord(Base):
+    """One capture that went into an export as a row (the winning capture of its text)."""
+
+    __tablename__ = "export_records"
+    __table_args__ = (Index("ix_export_records_record_id", "record_id"),)
+
+    export_id: Mapped[int] = mapped_column(
+        ForeignKey("exports.id", ondelete="CASCADE"), primary_key=True
+    )
+    # No foreign key: records of a file are replaced when a failed file is ingested again,
+    # and an export stays a fact about the past (verify-export reports what changed since).
+    record_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Literal
@@ -895,43 +895,77 @@ def _find_member(fh: IO[bytes], position: int) -> int | None:
 
 def open_record(path: Path, compression: Compression, offset: int) -> Iterator[ArchiveRecord]:
     """Read the one record that starts at ``offset`` (yields it, then stops)."""
+    return open_records(path, compression, [offset])
+
+
+def open_records(
+    path: Path, compression: Compression, offsets: Iterable[int]
+) -> Iterator[ArchiveRecord]:
+    """Read the records that start at ``offsets`` (ascending), opening the file once.
+
+    Per-record gzip and plain files seek straight to each record; a whole-file gzip stream is
+    decompressed once, front to back, skipping what lies between (so the caller may leave a
+    block unread). Raises WarcFormatError when there is no readable record at an offset (the
+    file changed since it was ingested).
+    """
     reader = ArchiveReader(path, detect_format(path))
     if reader.format.compression != compression:
         raise WarcFormatError(
             str(path), None, f"compression is now {reader.format.compression}, was {compression}"
         )
     with path.open("rb") as fh:
-        member: _Inflater | None = None
-        if compression == "gzip":
-            fh.seek(offset)
-            if not fh.read(3).startswith(_GZIP_MAGIC + b"\x08"):
-                raise WarcFormatError(str(path), offset, "no readable record here: no gzip member")
-            member = _Inflater(fh, offset, whole_stream=False)
-            source = _Bytes(member.fill, 0)
-        elif compression == "gzip-stream":
-            source = _Bytes(_Inflater(fh, 0, whole_stream=True).fill)
-            if source.discard(offset) < offset:
-                raise WarcFormatError(str(path), offset, "no readable record here: past the end")
-        else:
-            fh.seek(offset)
-            source = _Bytes(lambda: fh.read(_READ_SIZE), offset)
-        try:
-            head = _read_head(source, reader.format.kind)
-        except _Unreadable as exc:
-            raise WarcFormatError(
-                str(path), offset, f"no readable record here: {exc.reason}"
-            ) from exc
-        declared, why = _declared_length(head)
-        if declared is None and compression != "gzip":
-            raise WarcFormatError(str(path), offset, f"no readable record here: {why}")
-        block = RecordBlock(source, declared)
-        record = _record_from(head, offset, block, declared, reader)
+        stream: _Bytes | None = None
+        if compression == "gzip-stream":
+            stream = _Bytes(_Inflater(fh, 0, whole_stream=True).fill)
+        for offset in offsets:
+            member: _Inflater | None = None
+            if compression == "gzip":
+                fh.seek(offset)
+                if not fh.read(3).startswith(_GZIP_MAGIC + b"\x08"):
+                    raise WarcFormatError(
+                        str(path), offset, "no readable record here: no gzip member"
+                    )
+                member = _Inflater(fh, offset, whole_stream=False)
+                source = _Bytes(member.fill, 0)
+            elif stream is not None:
+                if offset < stream.position:
+                    raise ValueError(f"offsets must ascend: {offset} after {stream.position}")
+                wanted = offset - stream.position
+                if stream.discard(wanted) < wanted:
+                    raise WarcFormatError(
+                        str(path), offset, "no readable record here: past the end"
+                    )
+                source = stream
+            else:
+                fh.seek(offset)
+                source = _Bytes(lambda: fh.read(_READ_SIZE), offset)
+            yield _record_at(reader, path, compression, offset, source, member)
 
-        def finish() -> int:
-            block.drain()
-            if member is None:
-                return source.position - offset
-            source.discard(1 << 62)
-            return member.compressed_offset - offset
 
-        yield reader._start(record, finish)
+def _record_at(
+    reader: ArchiveReader,
+    path: Path,
+    compression: Compression,
+    offset: int,
+    source: _Bytes,
+    member: _Inflater | None,
+) -> ArchiveRecord:
+    """The record whose header starts at the current position of ``source``."""
+    try:
+        head = _read_head(source, reader.format.kind)
+    except _Unreadable as exc:
+        raise WarcFormatError(str(path), offset, f"no readable record here: {exc.reason}") from exc
+    declared, why = _declared_length(head)
+    if declared is None and compression != "gzip":
+        raise WarcFormatError(str(path), offset, f"no readable record here: {why}")
+    block = RecordBlock(source, declared)
+    record = _record_from(head, offset, block, declared, reader)
+
+    def finish() -> int:
+        block.drain()
+        if member is None:
+            return source.position - offset
+        source.discard(1 << 62)
+        return member.compressed_offset - offset
+
+    return reader._start(record, finish)

@@ -75,7 +75,8 @@ MAX_DECODED_BYTES = 64 << 20
 # will: soft hyphen (&shy; hyphenation hints), zero-width space (line-break hints), word
 # joiner, and U+FEFF (a BOM left inside the text). ZWJ/ZWNJ are kept: they are orthographic
 # in Persian, Indic scripts and emoji.
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u2060\ufeff"))
+_INVISIBLE_CHARS = "\u00ad\u200b\u2060\ufeff"
+_INVISIBLE = dict.fromkeys(map(ord, _INVISIBLE_CHARS))
 
 # ARIA landmarks are the page's own word on what is chrome; resiliparse's heuristics look at
 # tag names and classes and let, e.g., <div role="navigation"> through.
@@ -125,7 +126,11 @@ def normalise_text(text: str) -> str:
     """
     # Remove invisibles before NFC: removing one between a letter and a combining mark
     # could otherwise leave a sequence that NFC would compose on a second pass.
-    return " ".join(unicodedata.normalize("NFC", text.translate(_INVISIBLE)).split())
+    # str.translate takes about 70 ns per character of a non-ASCII text, a search for each
+    # invisible character a hundred times less: translate only texts that hold one.
+    if any(char in text for char in _INVISIBLE_CHARS):
+        text = text.translate(_INVISIBLE)
+    return " ".join(unicodedata.normalize("NFC", text).split())
 
 
 def decode_content(payload: bytes, content_encoding: str | None) -> bytes:

@@ -109,6 +109,27 @@ def texts_of_file(
 
 
 def _text_of(record_id: int, record: ArchiveRecord) -> TextResult:
+    text = record_text(record)
+    return TextResult(record_id, text.text_sha256, text.status)
+
+
+@dataclass(frozen=True)
+class RecordText:
+    """A record's payload SHA-256 and the normalised main text of that payload, if any."""
+
+    payload_sha256: str
+    # ok | empty (no text) | error (extraction failed) | too-large
+    status: str
+    text: str | None
+    text_sha256: str | None
+
+
+def record_text(record: ArchiveRecord) -> RecordText:
+    """Read ``record``'s block to its end: its payload's SHA-256 and its main text.
+
+    The one place where a capture's text is made, for the text stage and for exports, so that
+    a text exported later hashes as the text stage hashed it.
+    """
     payload = bytearray()
     too_large = False
 
@@ -124,11 +145,12 @@ def _text_of(record_id: int, record: ArchiveRecord) -> TextResult:
         record.block,
         http=has_http_block(record.record_type, record.target_uri, content_type),
         block_algorithms=set(),
-        payload_algorithms=set(),
+        payload_algorithms={"sha256"},
         sink=keep,
     )
+    payload_sha256 = digests.payload["sha256"].hex()
     if too_large:
-        return TextResult(record_id, None, "too-large")
+        return RecordText(payload_sha256, "too-large", None, None)
     http = digests.http
     media = http.get("Content-Type") if http else content_type
     extracted = extract_text(
@@ -139,5 +161,5 @@ def _text_of(record_id: int, record: ArchiveRecord) -> TextResult:
     )
     if extracted.text_sha256 is None:
         status = "empty" if extracted.error == "no text" else "error"
-        return TextResult(record_id, None, status)
-    return TextResult(record_id, extracted.text_sha256, "ok")
+        return RecordText(payload_sha256, status, None, None)
+    return RecordText(payload_sha256, "ok", extracted.text, extracted.text_sha256)

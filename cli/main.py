@@ -2,25 +2,57 @@
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from archive import __version__
-from archive.catalog import DEFAULT_DB, Catalog, catalog_stats, head_revision
+from archive.catalog import (
+    DEFAULT_DB,
+    Catalog,
+    catalog_cutoff,
+    catalog_stats,
+    head_revision,
+    relabel_catalog,
+)
+from archive.cdx import cdxj_lines
+from archive.cutoffs import DEFAULT_CUTOFF, Cutoff, parse_cutoff
 from archive.dates import parse_warc_date
 from archive.errors import ArchiveError
+from archive.evidence import KINDS, LABELS
 from archive.ingest import FileReport, ingest
-from archive.lookup import Capture, find_records, lookup_file, lookup_payload, lookup_url
+from archive.lookup import (
+    Capture,
+    find_records,
+    lookup_as_of,
+    lookup_file,
+    lookup_payload,
+    lookup_text,
+    lookup_url,
+    read_text_file,
+)
+from archive.provenance import (
+    provenance_of_file,
+    provenance_of_payload,
+    provenance_of_text,
+    provenance_of_url,
+)
 from archive.readback import read_payload
+from archive.remote import RemoteOptions
+from archive.sources import read_input_list
+from archive.textstage import TextReport, extract_catalog_texts
+from cli.remote_options import remote_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -101,7 +133,13 @@ def cli(ctx: click.Context, db: str) -> None:
 
 
 @cli.command("ingest")
-@click.argument("inputs", nargs=-1, required=True)
+@click.argument("inputs", nargs=-1)
+@click.option(
+    "--from-list",
+    metavar="FILE",
+    type=click.File("r", encoding="utf-8"),
+    help="Also ingest the paths and URLs listed in FILE, one per line ('-': stdin).",
+)
 @click.option(
     "--jobs",
     "-j",
@@ -116,19 +154,39 @@ def cli(ctx: click.Context, db: str) -> None:
     default=None,
     help="Progress bar (default: on when stderr is a terminal).",
 )
+@click.option(
+    "--text/--no-text",
+    default=True,
+    show_default=True,
+    help="Run the text stage (same-text evidence) after the byte-level pass.",
+)
+@remote_options
 @click.pass_context
 @_fail_cleanly
 def ingest_command(
-    ctx: click.Context, inputs: tuple[str, ...], jobs: int, as_json: bool, progress: bool | None
+    ctx: click.Context,
+    inputs: tuple[str, ...],
+    from_list: IO[str] | None,
+    jobs: int,
+    as_json: bool,
+    progress: bool | None,
+    text: bool,
+    remote: RemoteOptions,
 ) -> None:
-    """Ingest WARC/ARC files, directories (recursively) and globs into the catalog.
+    """Ingest WARC/ARC files, directories (recursively), globs and http(s) URLs.
 
     Exit status: 0 when every file was clean, 1 when any problem was reported.
     """
+    if not inputs and from_list is None:
+        raise click.UsageError("give files, directories, globs or URLs, or --from-list FILE")
+    named: Iterable[str] = inputs
+    if from_list is not None:
+        named = itertools.chain(inputs, read_input_list(from_list))
+    remote = dataclasses.replace(remote, extract_text=text)
     show_bar = sys.stderr.isatty() if progress is None else progress
     reports: list[FileReport] = []
     with _catalog(ctx) as catalog, _progress_bar(inputs, show_bar) as advance:
-        for report in ingest(catalog, inputs, jobs=jobs, on_progress=advance):
+        for report in ingest(catalog, named, jobs=jobs, on_progress=advance, remote=remote):
             reports.append(report)
             for problem in report.errors:
                 where = (
@@ -139,10 +197,23 @@ def ingest_command(
                 _emit_json([report.to_dict()])
             else:
                 click.echo(_report_line(report))
-    if not as_json:
-        click.echo(_summary(reports))
+        if not as_json:
+            click.echo(_summary(reports))
+        if text:
+            # Text failures are statuses on captures, not problems with the input files.
+            texts = extract_catalog_texts(catalog, jobs=jobs)
+            # JSON output stays one object per input file; `archivist text --json` reports.
+            if not as_json and (texts.captures or texts.problems):
+                click.echo(_text_summary(texts))
     if any(not r.clean for r in reports):
         ctx.exit(1)
+
+
+def _text_summary(report: TextReport) -> str:
+    for problem in report.problems:
+        click.echo(f"error: {problem}", err=True)
+    statuses = ", ".join(f"{n} {status}" for status, n in report.by_status.items()) or "none"
+    return f"text: {report.captures} captures in {report.files} files ({statuses})"
 
 
 @contextmanager
@@ -192,17 +263,67 @@ def _summary(reports: Sequence[FileReport]) -> str:
 
 # -- lookups -----------------------------------------------------------------------------------
 
-_CAPTURE_COLUMNS = ("id", "capture_time", "record_type", "status", "mime", "digest_status", "url")
+_CAPTURE_COLUMNS = (
+    "id",
+    "capture_time",
+    "record_type",
+    "status",
+    "mime",
+    "digest_status",
+    "label",
+    "evidence",
+    "url",
+)
 
 
-def _print_captures(captures: Sequence[Capture], as_json: bool) -> None:
+def _print_captures(captures: Sequence[Capture], as_json: bool, cutoff: Cutoff) -> None:
     rows = [c.to_dict() for c in captures]
     if as_json:
         _emit_json(rows)
-    elif not rows:
+        return
+    if not rows:
         click.echo("no captures found", err=True)
-    else:
-        _table([[row[k] for k in _CAPTURE_COLUMNS] for row in rows], _CAPTURE_COLUMNS)
+        return
+    click.echo(f"labels for cutoff {cutoff}", err=True)
+    cells = [
+        [c.evidence_cell() if k == "evidence" else row[k] for k in _CAPTURE_COLUMNS]
+        for c, row in zip(captures, rows, strict=True)
+    ]
+    _table(cells, _CAPTURE_COLUMNS)
+    for capture, row in zip(captures, rows, strict=True):
+        if capture.first_seen:
+            click.echo(
+                f"first seen: #{row['id']} {row['capture_time']} "
+                "(the earliest verified capture of this payload)",
+                err=True,
+            )
+
+
+def _evidence_text(evidence: dict[str, Any]) -> str:
+    if evidence["id"] is None:
+        return str(evidence["kind"])
+    return (
+        f"{evidence['kind']}:#{evidence['id']} ({evidence['capture_time']}, "
+        f"{evidence['warc_file']} @ {evidence['offset']})"
+    )
+
+
+def _cutoff(value: str | None) -> Cutoff | None:
+    """Parse a ``--cutoff`` value; a bad one is a one-line error (ArchiveError)."""
+    return parse_cutoff(value) if value is not None else None
+
+
+def _cutoff_option(default: str | None, help_text: str) -> Callable[[F], F]:
+    return click.option(
+        "--cutoff",
+        "cutoff_text",
+        metavar="C",
+        envvar="ARCHIVIST_CUTOFF",
+        default=default,
+        show_default=default is not None,
+        help=help_text
+        + " A preset (chatgpt, gpt3, gpt2), a date or an ISO instant. Env: ARCHIVIST_CUTOFF.",
+    )
 
 
 @cli.command("lookup")
@@ -216,12 +337,21 @@ def _print_captures(captures: Sequence[Capture], as_json: bool) -> None:
 )
 @click.option("--from", "since", metavar="T", help="Only captures at or after T (ISO 8601).")
 @click.option("--to", "until", metavar="T", help="Only captures before T (ISO 8601).")
+@click.option(
+    "--as-of", "as_of", metavar="T", help="Only the latest capture at or before T (inclusive)."
+)
 @click.option("--sha256", metavar="HEX", help="Captures whose payload has this SHA-256.")
 @click.option(
     "--file",
     "file_",
     type=click.Path(dir_okay=False, path_type=Path),
     help="Captures whose payload is exactly this file's bytes.",
+)
+@click.option("--text", metavar="TEXT", help="Captures whose main text is TEXT (normalised).")
+@click.option(
+    "--text-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Captures whose main text is this UTF-8 file's text (normalised).",
 )
 @click.option(
     "--limit",
@@ -239,17 +369,34 @@ def lookup_command(
     match: str,
     since: str | None,
     until: str | None,
+    as_of: str | None,
     sha256: str | None,
     file_: Path | None,
+    text: str | None,
+    text_file: Path | None,
     limit: int,
     as_json: bool,
 ) -> None:
-    """Which captures does the catalog hold of URL, of a payload hash, or of a file's bytes?"""
-    chosen = [name for name, v in (("URL", url), ("--sha256", sha256), ("--file", file_)) if v]
+    """Which captures does the catalog hold of URL, of a payload hash, of a file's bytes, or
+    of a text? Each with its label for the catalog's cutoff and the evidence behind it."""
+    given = (
+        ("URL", url),
+        ("--sha256", sha256),
+        ("--file", file_),
+        ("--text", text),
+        ("--text-file", text_file),
+    )
+    chosen = [name for name, value in given if value is not None]
     if len(chosen) != 1:
-        raise click.UsageError("give exactly one of URL, --sha256 or --file")
+        raise click.UsageError("give exactly one of URL, --sha256, --file, --text or --text-file")
+    if as_of is not None and (not url or since or until):
+        raise click.UsageError("--as-of goes with a URL, and without --from or --to")
     with _catalog(ctx) as catalog:
-        if url:
+        if url and as_of is not None:
+            when = _instant(as_of, "--as-of")
+            assert when is not None
+            captures = lookup_as_of(catalog, url, when, match=match)  # type: ignore[arg-type]
+        elif url:
             captures = lookup_url(
                 catalog,
                 url,
@@ -258,12 +405,17 @@ def lookup_command(
                 until=_instant(until, "--to"),
                 limit=limit,
             )
-        elif sha256:
+        elif sha256 is not None:
             captures = lookup_payload(catalog, sha256, limit=limit)
-        else:
-            assert file_ is not None
+        elif file_ is not None:
             captures = lookup_file(catalog, file_, limit=limit)
-    _print_captures(captures, as_json)
+        elif text is not None:
+            captures = lookup_text(catalog, text, limit=limit)
+        else:
+            assert text_file is not None
+            captures = lookup_text(catalog, read_text_file(text_file), limit=limit)
+        cutoff = catalog_cutoff(catalog)
+    _print_captures(captures, as_json, cutoff)
 
 
 @cli.command("show")
@@ -275,9 +427,11 @@ def show_command(ctx: click.Context, identifier: str, as_json: bool) -> None:
     """Everything the catalog knows of one record (a catalog id or a WARC-Record-ID)."""
     with _catalog(ctx) as catalog:
         details = [c.details(catalog) for c in find_records(catalog, identifier)]
+        cutoff = catalog_cutoff(catalog)
     if as_json:
         _emit_json(details)
         return
+    click.echo(f"labels for cutoff {cutoff}", err=True)
     for n, data in enumerate(details):
         if n:
             click.echo()
@@ -285,18 +439,26 @@ def show_command(ctx: click.Context, identifier: str, as_json: bool) -> None:
         for key, value in data.items():
             if key == "problems":
                 value = "; ".join(value) if value else None
+            elif key == "exports":
+                value = "; ".join(f"#{e['id']} {e['out_dir']}" for e in value) or None
+            elif key == "evidence":
+                value = _evidence_text(value)
             if value is not None:
                 click.echo(f"{key:<{width}}  {value}")
 
 
 @cli.command("cat")
 @click.argument("identifier", metavar="ID")
+@remote_options
 @click.pass_context
 @_fail_cleanly
-def cat_command(ctx: click.Context, identifier: str) -> None:
-    """Write a record's payload to stdout, read back from its WARC and checked by SHA-256."""
+def cat_command(ctx: click.Context, identifier: str, remote: RemoteOptions) -> None:
+    """Write a record's payload to stdout, read back from its WARC and checked by SHA-256.
+
+    A record of a remote file is fetched alone, with one Range request for its bytes.
+    """
     with _catalog(ctx) as catalog:
-        read_payload(catalog, identifier, sys.stdout.buffer)
+        read_payload(catalog, identifier, sys.stdout.buffer, remote=remote)
     sys.stdout.buffer.flush()
 
 
@@ -308,17 +470,22 @@ def cat_command(ctx: click.Context, identifier: str) -> None:
 @click.pass_context
 @_fail_cleanly
 def stats_command(ctx: click.Context, as_json: bool, top: int) -> None:
-    """Files, records by type, captures by year, digest results, top hosts."""
+    """Files, records by type, captures by year, label and evidence, digest results, top hosts."""
     with _catalog(ctx) as catalog:
         stats = catalog_stats(catalog, top=top)
     if as_json:
         data = dict(stats.__dict__)
         data["top_hosts"] = [{"host": h, "captures": n} for h, n in stats.top_hosts]
+        data["cutoff"] = stats.cutoff.to_dict()
         _emit_json([data])
         return
     click.echo(f"files    {stats.files}  {_counts(stats.files_by_status)}")
     click.echo(f"records  {stats.records}  {_counts(stats.records_by_type)}")
     click.echo(f"captures by year     {_counts(stats.captures_by_year)}")
+    click.echo(f"labels for cutoff    {stats.cutoff}")
+    click.echo(f"captures by label    {_counts(stats.captures_by_label)}")
+    click.echo(f"captures by evidence {_counts(stats.captures_by_evidence)}")
+    click.echo(f"dangling revisits    {stats.dangling_revisits}")
     click.echo(f"block digests        {_counts(stats.block_digests)}")
     click.echo(f"payload digests      {_counts(stats.payload_digests)}")
     click.echo(f"problems recorded    {stats.errors}")
@@ -330,6 +497,176 @@ def stats_command(ctx: click.Context, as_json: bool, top: int) -> None:
 
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k}: {v}" for k, v in counts.items()) or "-"
+
+
+# -- provenance ----------------------------------------------------------------------------------
+
+
+@cli.command("provenance")
+@click.argument("url", required=False)
+@click.option("--sha256", metavar="HEX", help="The payload with this SHA-256.")
+@click.option(
+    "--file",
+    "file_",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The payload that is exactly this file's bytes.",
+)
+@click.option("--text", metavar="TEXT", help="The main text TEXT (normalised).")
+@click.option(
+    "--text-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The main text of this UTF-8 file (normalised).",
+)
+@_cutoff_option(None, "Refuse to answer unless the catalog is labelled for this cutoff.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+@_fail_cleanly
+def provenance_command(
+    ctx: click.Context,
+    url: str | None,
+    sha256: str | None,
+    file_: Path | None,
+    text: str | None,
+    text_file: Path | None,
+    cutoff_text: str | None,
+    as_json: bool,
+) -> None:
+    """Was URL (a payload, a file's bytes, a text) on the web before the cutoff? The answer,
+    the strongest evidence, the earliest capture and how to re-check them.
+
+    Exit status 0 whatever the answer; 1 only when the question cannot be answered.
+    """
+    given = (
+        ("URL", url),
+        ("--sha256", sha256),
+        ("--file", file_),
+        ("--text", text),
+        ("--text-file", text_file),
+    )
+    if len([name for name, value in given if value is not None]) != 1:
+        raise click.UsageError("give exactly one of URL, --sha256, --file, --text or --text-file")
+    cutoff = _cutoff(cutoff_text)
+    with _catalog(ctx) as catalog:
+        if url is not None:
+            verdict = provenance_of_url(catalog, url, cutoff=cutoff)
+        elif sha256 is not None:
+            verdict = provenance_of_payload(catalog, sha256, cutoff=cutoff)
+        elif file_ is not None:
+            verdict = provenance_of_file(catalog, file_, cutoff=cutoff)
+        elif text is not None:
+            verdict = provenance_of_text(catalog, text, cutoff=cutoff)
+        else:
+            assert text_file is not None
+            verdict = provenance_of_text(catalog, read_text_file(text_file), cutoff=cutoff)
+    if as_json:
+        _emit_json([verdict.to_dict()])
+    else:
+        _print_verdict(verdict.to_dict())
+
+
+def _print_verdict(data: dict[str, Any]) -> None:
+    def line(label: str, text: str) -> None:
+        click.echo(f"{label:<11}{text}".rstrip())
+
+    click.echo(data["summary"])
+    evidence = data["evidence"]
+    if evidence is not None:
+        line(
+            "evidence",
+            f"{evidence['kind']}: record #{evidence['id']}, captured {evidence['capture_time']}, "
+            f"digests {evidence['digest_status']}",
+        )
+        line("", str(evidence["url"]))
+        line("", f"{evidence['warc_file']} @ {evidence['offset']}")
+        capture = evidence["capture"]
+        if capture["id"] != evidence["id"]:
+            line("", f"(the evidence of capture #{capture['id']}, {capture['capture_time']})")
+        if "claimed_date" in evidence:
+            line("", f"a claim only: {evidence['claimed_by']} says {evidence['claimed_date']}")
+    for name, key in (("earliest", "earliest"), ("first seen", "first_seen")):
+        capture = data.get(key)
+        if capture is not None:
+            line(
+                name,
+                f"#{capture['id']} {capture['capture_time']} {capture['label']} "
+                f"({capture['evidence']['kind']}) {capture['url']}",
+            )
+    if data["captures"]:
+        line("captures", f"{data['captures']} ({_counts(data['by_label'])})")
+    recheck = data["recheck"]
+    for n, command in enumerate(recheck["commands"] if recheck else []):
+        if command.startswith("archivist cat"):
+            command += f"   (its SHA-256 should be {recheck['payload_sha256']})"
+        line("" if n else "re-check", command)
+
+
+# -- labels --------------------------------------------------------------------------------------
+
+
+@cli.command("relabel")
+@_cutoff_option(DEFAULT_CUTOFF, "Label every capture for this cutoff.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+@_fail_cleanly
+def relabel_command(ctx: click.Context, cutoff_text: str, as_json: bool) -> None:
+    """Make the cutoff the catalog's and recompute every capture's label and evidence."""
+    cutoff = parse_cutoff(cutoff_text)
+    with _catalog(ctx) as catalog:
+        result = relabel_catalog(catalog, cutoff)
+    by_label = _ordered(result.by_label, LABELS)
+    by_evidence = _ordered(result.by_kind, KINDS)
+    if as_json:
+        _emit_json(
+            [
+                {
+                    "cutoff": cutoff.to_dict(),
+                    "captures": result.captures,
+                    "by_label": by_label,
+                    "by_evidence": by_evidence,
+                }
+            ]
+        )
+        return
+    click.echo(f"relabelled {result.captures} captures for cutoff {cutoff}")
+    click.echo(f"by label     {_counts(by_label)}")
+    click.echo(f"by evidence  {_counts(by_evidence)}")
+
+
+def _ordered(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
+    """``counts`` in the ladder's order, with zeros, then any other keys."""
+    others = {k: v for k, v in counts.items() if k not in order}
+    return {k: counts.get(k, 0) for k in order} | others
+
+
+@cli.command("cdx")
+@click.argument("out", default="-", metavar="[OUT|-]")
+@click.option(
+    "--label",
+    "labels",
+    multiple=True,
+    type=click.Choice(LABELS),
+    help="Only captures with this label (repeatable).",
+)
+@click.pass_context
+@_fail_cleanly
+def cdx_command(ctx: click.Context, out: str, labels: tuple[str, ...]) -> None:
+    """Write a CDXJ index of the catalog's captures (pywb's format, plus label and evidence),
+    sorted by SURT key and time, to OUT (default: stdout)."""
+    written = 0
+    try:
+        with (
+            _catalog(ctx) as catalog,
+            click.open_file(out, "w", encoding="utf-8", atomic=out != "-") as sink,
+        ):
+            for line in cdxj_lines(catalog, labels):
+                sink.write(line + "\n")
+                written += 1
+    except BrokenPipeError:
+        # The reader went away (`archivist cdx | head`): stop quietly, as Unix tools do.
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 -- silences the flush at exit
+        ctx.exit(0)
+    if out != "-":
+        click.echo(f"{written} captures written to {out}", err=True)
 
 
 # -- catalog administration ----------------------------------------------------------------------
@@ -394,3 +731,36 @@ def samples_command(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for path in write_samples(out_dir):
         click.echo(str(path))
+
+
+# -- text stage --------------------------------------------------------------------------------
+
+
+@cli.command("text")
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 256),
+    help="Files read in parallel processes.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object.")
+@click.pass_context
+@_fail_cleanly
+def text_command(ctx: click.Context, jobs: int, as_json: bool) -> None:
+    """Extract and hash the main text of every capture that lacks it (same-text evidence)."""
+    with _catalog(ctx) as catalog:
+        report = extract_catalog_texts(catalog, jobs=jobs)
+    if as_json:
+        _emit_json([report.to_dict()])
+    else:
+        click.echo(_text_summary(report))
+
+
+# -- exports (cli/export.py) -------------------------------------------------------------------
+
+from cli.export import export_command, verify_export_command  # noqa: E402
+
+cli.add_command(export_command)
+cli.add_command(verify_export_command)

@@ -14,7 +14,15 @@ from archive.catalog import Catalog, FileSummary, catalog_url, head_revision
 from archive.errors import CatalogError
 from archive.models import Base
 
-TABLES = ["alembic_version", "ingest_errors", "records", "settings", "warc_files"]
+TABLES = [
+    "alembic_version",
+    "export_records",
+    "exports",
+    "ingest_errors",
+    "records",
+    "settings",
+    "warc_files",
+]
 
 
 def test_new_catalog_is_created_at_head(catalog: Catalog) -> None:

@@ -89,7 +89,8 @@ def test_ingest_clean_files_exits_0_with_a_summary(
     lines = result.stdout.splitlines()
     assert lines[0] == f"complete  {crawl / 'a.warc.gz'}  (3 records)"
     assert lines[1] == f"complete  {crawl / 'sub' / 'b.warc'}  (2 records)"
-    assert lines[-1] == "2 files (2 complete); 5 records added; 0 problems"
+    assert lines[-2] == "2 files (2 complete); 5 records added; 0 problems"
+    assert lines[-1] == "text: 2 captures in 1 files (2 ok)"
 
     again = invoke(runner, db_url, "ingest", str(crawl / "a.warc.gz"), str(crawl / "sub"))
     assert again.exit_code == 0
@@ -214,6 +215,16 @@ def test_lookup_url_json(runner: CliRunner, filled: str, crawl: Path) -> None:
     data = (crawl / "a.warc.gz").read_bytes()
     member = gzip.decompress(data[first["offset"] : first["offset"] + first["length"]])
     assert member.startswith(b"WARC/1.0\r\nWARC-Type: response\r\n")
+    # Each capture names the record its label rests on: the 2019 response for both.
+    evidence = {
+        "id": first["id"],
+        "warc_file": str(crawl / "a.warc.gz"),
+        "offset": first["offset"],
+        "capture_time": "2019-03-14T09:00:00Z",
+    }
+    assert (first["label"], first["evidence"]) == ("pre", {"kind": "captured", **evidence})
+    revisit = captures[1]
+    assert (revisit["label"], revisit["evidence"]) == ("pre", {"kind": "revisit", **evidence})
 
 
 def test_lookup_match_and_time_window(runner: CliRunner, filled: str) -> None:
@@ -253,16 +264,24 @@ def test_lookup_table_and_no_captures(runner: CliRunner, filled: str) -> None:
         "status",
         "mime",
         "digest_status",
+        "label",
+        "evidence",
         "url",
     ]
+    first_id = rows[0].split()[0]
     assert len(rows) == 2 and rows[0].split()[1:] == [
         "2019-03-14T09:00:00Z",
         "response",
         "200",
         "text/html",
         "ok",
+        "pre",
+        f"captured:#{first_id}",
         "http://news.example.org/story.html",
     ]
+    # The revisit of 2023 is `pre` on the evidence of its 2019 original.
+    assert rows[1].split()[6:8] == ["pre", f"revisit:#{first_id}"]
+    assert result.stderr == "labels for cutoff chatgpt (2022-11-30T00:00:00Z)\n"
     nothing = invoke(runner, filled, "lookup", "http://elsewhere.test/")
     assert nothing.exit_code == 0 and nothing.stdout == ""
     assert nothing.stderr == "no captures found\n"
@@ -350,6 +369,9 @@ def test_stats(runner: CliRunner, filled: str) -> None:
     assert stats["records_by_type"] == {"request": 1, "resource": 1, "response": 2, "revisit": 1}
     assert stats["captures_by_year"] == {"2019": 3, "2023": 1}
     assert stats["top_hosts"] == [{"host": "org,example,news", "captures": 3}]
+    assert stats["captures_by_label"] == {"pre": 3}
+    assert stats["captures_by_evidence"] == {"captured": 2, "revisit": 1}
+    assert stats["dangling_revisits"] == 0
     text = invoke(runner, filled, "stats")
     assert text.stdout.splitlines()[0] == "files    2  complete: 2"
 
@@ -535,7 +557,8 @@ def test_the_shared_sample_files(runner: CliRunner, db_url: str, shared_warcs: P
     assert cat.exit_code == 0
     assert hashlib.sha256(cat.stdout_bytes).hexdigest() == capture["payload_sha256"]
     same = invoke(runner, db_url, "lookup", "--sha256", capture["payload_sha256"], "--json")
-    assert capture in json_lines(same)
+    # Payload lookups mark the earliest verified capture of those bytes: this one.
+    assert {**capture, "first_seen": True} in json_lines(same)
 
 
 def _check_payloads(catalog: Catalog, path: Path, rows: list[Any]) -> None:

@@ -743,6 +743,8 @@ def test_inputs_that_name_no_file_are_reported_once_each(tmp_path: Path) -> None
                 str(tmp_path / "empty-dir"),
                 str(a),
                 "https://example.org/a.warc.gz",
+                "ftp://user:secret@example.org/a.warc.gz",
+                "http://[::1/a.warc.gz",
             ]
         )
     )
@@ -751,5 +753,7 @@ def test_inputs_that_name_no_file_are_reported_once_each(tmp_path: Path) -> None
         (str(tmp_path / "nope.warc"), "no such file or directory"),
         (str(tmp_path / "*.none"), "no file matches this pattern"),
         (str(tmp_path / "empty-dir"), "directory holds no .warc/.arc files"),
-        ("https://example.org/a.warc.gz", "remote inputs (http/https) are not supported yet"),
+        ("https://example.org/a.warc.gz", None),
+        ("ftp://example.org/a.warc.gz", "only http and https URLs and local paths are accepted"),
+        ("http://[::1/a.warc.gz", "not a valid URL"),
     ]

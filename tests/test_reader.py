@@ -31,7 +31,7 @@ from warcbuilder import (
 from warcio.archiveiterator import ArchiveIterator
 
 from archive.errors import WarcFormatError
-from archive.reader import ArchiveReader, detect_format, open_record
+from archive.reader import ArchiveReader, detect_format, open_record, open_records
 from archive.records import describe_record
 
 D = "2020-01-02T03:04:05Z"
@@ -635,3 +635,28 @@ def test_the_clipped_real_record_is_reported_truncated(shared_warcs: Path) -> No
             "(the file ends inside its gzip member)",
         )
     ]
+
+
+@pytest.mark.parametrize(
+    ("compression", "layout"), [("record", "gzip"), ("none", "none"), ("whole", "gzip-stream")]
+)
+def test_open_records_reads_chosen_records_opening_the_file_once(
+    tmp_path: Path, compression: Any, layout: Any
+) -> None:
+    records = [
+        response(f"http://a.test/{n}", f"<p>page {n}</p>".encode() * (n + 1), D) for n in range(6)
+    ]
+    path = tmp_path / "w.warc"
+    path.write_bytes(warc_bytes(records, compression))
+    offsets = [r.offset for r in ArchiveReader(path)]
+    chosen = offsets[1::2]
+    # A block left unread is skipped, in every layout.
+    seen = [(r.offset, r.target_uri) for r in open_records(path, layout, chosen)]
+    assert seen == [(o, f"http://a.test/{n}") for n, o in enumerate(offsets) if o in chosen]
+    blocks = [r.block.read() for r in open_records(path, layout, chosen)]
+    assert blocks == [records[n].block for n in range(1, 6, 2)]
+    with pytest.raises(WarcFormatError, match="no readable record here"):
+        list(open_records(path, layout, [offsets[1] + 3]))
+    if layout == "gzip-stream":
+        with pytest.raises(ValueError, match="ascend"):
+            list(open_records(path, layout, [offsets[3], offsets[1]]))
