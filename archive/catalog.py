@@ -55,6 +55,7 @@ from archive.evidence import (
     dated_capture,
     label_counts,
     relabel,
+    revisit_loops,
 )
 from archive.models import Export, ExportRecord, IngestError, Record, Setting, WarcFile
 from archive.text import EXTRACTOR, TEXT_MIMES
@@ -751,6 +752,8 @@ class CatalogStats:
     captures_by_evidence: dict[str, int]
     # Revisits whose original is not in the catalog (yet): unverified until it arrives.
     dangling_revisits: int
+    # Revisits whose chain of originals loops back on itself: unverified for good.
+    revisit_loops: int = 0
 
 
 def _in_order(counts: dict[str, int], order: Sequence[str]) -> dict[str, int]:
@@ -795,6 +798,7 @@ def catalog_stats(catalog: Catalog, *, top: int = 10) -> CatalogStats:
             )
         ).scalar_one()
         cutoff = _cutoff_in(connection)
+        loops = len(revisit_loops(connection))
     return CatalogStats(
         files=sum(files_by_status.values()),
         files_by_status=files_by_status,
@@ -809,6 +813,7 @@ def catalog_stats(catalog: Catalog, *, top: int = 10) -> CatalogStats:
         captures_by_label=_in_order(labels.by_label, LABELS),
         captures_by_evidence=_in_order(labels.by_kind, KINDS),
         dangling_revisits=int(dangling),
+        revisit_loops=loops,
     )
 
 

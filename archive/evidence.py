@@ -307,6 +307,33 @@ def affected_by_texts_of(file_id: int) -> Any:
     )
 
 
+def revisit_loops(connection: Connection) -> set[int]:
+    """Ids of revisits whose chain of originals never reaches a non-revisit (a loop).
+
+    Only revisit-to-revisit links are read, a small set in any real crawl.
+    """
+    original = aliased(Record)
+    links = dict(
+        connection.execute(
+            select(Record.id, Record.original_record_id)
+            .join(original, original.id == Record.original_record_id)
+            .where(Record.record_type == "revisit", original.record_type == "revisit")
+        ).all()
+    )
+    looping: set[int] = set()
+    settled: set[int] = set()
+    for start in links:
+        path: list[int] = []
+        node: int | None = start
+        while node is not None and node not in settled and node not in path:
+            path.append(node)
+            node = links.get(node)
+        if node is not None and (node in looping or node in path):
+            looping.update(path)
+        settled.update(path)
+    return looping
+
+
 def label_counts(connection: Connection, scope: Any | None = None) -> RelabelResult:
     """Counts of labels and evidence kinds over the captures in ``scope``."""
     where = [Record.is_capture == true()]

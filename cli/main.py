@@ -486,6 +486,8 @@ def stats_command(ctx: click.Context, as_json: bool, top: int) -> None:
     click.echo(f"captures by label    {_counts(stats.captures_by_label)}")
     click.echo(f"captures by evidence {_counts(stats.captures_by_evidence)}")
     click.echo(f"dangling revisits    {stats.dangling_revisits}")
+    if stats.revisit_loops:
+        click.echo(f"revisit loops        {stats.revisit_loops}")
     click.echo(f"block digests        {_counts(stats.block_digests)}")
     click.echo(f"payload digests      {_counts(stats.payload_digests)}")
     click.echo(f"problems recorded    {stats.errors}")

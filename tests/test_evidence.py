@@ -371,3 +371,25 @@ def test_record_whose_gzip_member_fails_its_crc_is_no_evidence(
         "none",
         None,
     )
+
+
+def test_revisit_loop_is_unverified_and_counted(catalog: Catalog, tmp_path: Path) -> None:
+    from archive.catalog import catalog_stats
+
+    def looping(name: str, other: str) -> object:
+        return revisit(
+            "http://a.test/loop",
+            "2021-01-01T00:00:00Z" if name == "a" else "2021-02-01T00:00:00Z",
+            refers_to=f"<urn:uuid:loop-{other}>",
+            refers_to_target_uri=None,
+            refers_to_date=None,
+            payload_digest=None,
+            record_id=f"<urn:uuid:loop-{name}>",
+        )
+
+    ingest(catalog, tmp_path, [looping("a", "b"), looping("b", "a")])
+    got = labels(catalog)
+    assert got[("http://a.test/loop", "2021-01-01T00:00:00Z")] == ("unverified", "none", None)
+    assert got[("http://a.test/loop", "2021-02-01T00:00:00Z")] == ("unverified", "none", None)
+    stats = catalog_stats(catalog)
+    assert (stats.revisit_loops, stats.dangling_revisits) == (2, 0)
