@@ -58,7 +58,9 @@ from archive.dates import format_utc
 from archive.errors import ArchiveError, SourceChangedError, SourceError, WarcFormatError
 from archive.evidence import LABELS
 from archive.language import identify_language, language_labels, language_model
-from archive.reader import open_records
+from archive.readback import is_arc_file, local_copy_of, reads_whole_file, stored_record
+from archive.reader import ArchiveRecord, open_records
+from archive.remote import RemoteOptions
 from archive.text import EXTRACTOR, TEXT_MIMES
 from archive.textstage import RecordText, extract_catalog_texts, record_text
 
@@ -612,20 +614,29 @@ def sampled(text_sha256: str, rate: float, seed: int) -> bool:
 
 
 def texts_of(
-    sources: Iterator[ExportSource], wanted: Callable[[ExportSource], bool]
+    sources: Iterator[ExportSource],
+    wanted: Callable[[ExportSource], bool],
+    *,
+    catalog: Catalog | None = None,
+    remote: RemoteOptions | None = None,
 ) -> Generator[tuple[ExportSource, RecordText | None], None, None]:
     """Each source with its record's text read back from its WARC (None when not ``wanted``).
 
-    Sources come in (file, offset) order: each file is opened once and read front to back.
+    Sources come in (file, offset) order: each file is opened once and read front to back. A
+    remote file's records are fetched one by one with a Range request each (or read from the
+    cache, or from one download of the whole file when it cannot be entered in the middle).
     A file that is gone, has another size, or no longer holds the recorded payload at an
     offset raises (SourceError, SourceChangedError): it is never silently skipped.
     """
     for _, group in groupby(sources, key=lambda s: s.file_id):
-        yield from _texts_of_file(group, wanted)
+        yield from _texts_of_file(group, wanted, catalog, remote or RemoteOptions())
 
 
 def _texts_of_file(
-    sources: Iterator[ExportSource], wanted: Callable[[ExportSource], bool]
+    sources: Iterator[ExportSource],
+    wanted: Callable[[ExportSource], bool],
+    catalog: Catalog | None,
+    remote: RemoteOptions,
 ) -> Generator[tuple[ExportSource, RecordText | None], None, None]:
     """`texts_of` for the sources of one file (the file is opened only if one is wanted)."""
     pending: deque[tuple[ExportSource, bool]] = deque()
@@ -640,27 +651,62 @@ def _texts_of_file(
     offset_iter = offsets()
     first = next(offset_iter, None)
     if first is not None:
-        path = _checked_source(pending[-1][0])
-        compression: Any = pending[-1][0].file_compression or "none"
-        try:
-            for record in open_records(path, compression, chain([first], offset_iter)):
-                while not pending[0][1]:
-                    yield pending.popleft()[0], None
-                current = pending.popleft()[0]
-                text = record_text(record)
-                if text.payload_sha256 != current.payload_sha256:
-                    raise SourceChangedError(
-                        f"{path} @ {current.offset}: payload SHA-256 is "
-                        f"{text.payload_sha256}, the catalog recorded "
-                        f"{current.payload_sha256}: the file changed since it was ingested"
-                    )
-                yield current, text
-        except WarcFormatError as exc:
-            raise SourceChangedError(f"{exc}: the file changed since it was ingested") from exc
-        except OSError as exc:
-            raise SourceError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+        source = pending[-1][0]
+        where = source.file_location
+        compression: Any = source.file_compression or "none"
+        with contextlib.ExitStack() as stack:
+            try:
+                records: Iterator[ArchiveRecord]
+                if not is_remote_location(where):
+                    path = _checked_source(source)
+                    records = open_records(path, compression, chain([first], offset_iter))
+                else:
+                    is_arc = catalog is not None and is_arc_file(catalog, source.file_sha256)
+                    stored = stored_record(source, is_arc=is_arc)
+                    if reads_whole_file(stored, remote):
+                        path, _ = stack.enter_context(local_copy_of(stored, remote))
+                        records = open_records(path, compression, chain([first], offset_iter))
+                    else:
+                        records = _ranged_records(
+                            pending, chain([first], offset_iter), is_arc, remote
+                        )
+                for record in records:
+                    while not pending[0][1]:
+                        yield pending.popleft()[0], None
+                    current = pending.popleft()[0]
+                    text = record_text(record)
+                    if text.payload_sha256 != current.payload_sha256:
+                        raise SourceChangedError(
+                            f"{where} @ {current.offset}: payload SHA-256 is "
+                            f"{text.payload_sha256}, the catalog recorded "
+                            f"{current.payload_sha256}: the file changed since it was ingested"
+                        )
+                    yield current, text
+            except WarcFormatError as exc:
+                shown = str(exc) if not is_remote_location(where) else f"{where}: {exc.reason}"
+                raise SourceChangedError(
+                    f"{shown}: the file changed since it was ingested"
+                ) from exc
+            except OSError as exc:
+                raise SourceError(f"{where}: cannot read ({exc.strerror or exc})") from exc
     while pending:
         yield pending.popleft()[0], None
+
+
+def _ranged_records(
+    pending: deque[tuple[ExportSource, bool]],
+    offsets: Iterator[int],
+    is_arc: bool,
+    remote: RemoteOptions,
+) -> Iterator[ArchiveRecord]:
+    """The records at ``offsets`` of a remote file, each fetched alone by one Range request.
+
+    The source of each offset is the last one `offsets` put in ``pending``.
+    """
+    for _ in offsets:
+        stored = stored_record(pending[-1][0], is_arc=is_arc)
+        with local_copy_of(stored, remote) as (path, offset):
+            yield from open_records(path, stored.compression, [offset])  # type: ignore[arg-type]
 
 
 def is_remote_location(location: str) -> bool:
@@ -669,12 +715,7 @@ def is_remote_location(location: str) -> bool:
 
 
 def _checked_source(source: ExportSource) -> Path:
-    """The WARC file of ``source``, once its size is checked against the catalog."""
-    if is_remote_location(source.file_location):
-        raise SourceError(
-            f"{source.file_location}: a remote WARC file; export reads local files only "
-            "(download it, ingest the copy, and export again)"
-        )
+    """The (local) WARC file of ``source``, once its size is checked against the catalog."""
     path = Path(source.file_location)
     try:
         size = path.stat().st_size
@@ -715,10 +756,12 @@ def export_dataset(
     *,
     overwrite: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    remote: RemoteOptions | None = None,
 ) -> ExportResult:
     """Export the selected captures' texts from ``catalog`` to shards, manifest and card.
 
-    ``on_progress(done, total)`` is called as texts are consumed. Raises ArchiveError
+    ``on_progress(done, total)`` is called as texts are consumed; ``remote`` says how records
+    of files ingested over HTTP are fetched. Raises ArchiveError
     subclasses: ExportError (arguments, OUT_DIR), SourceError / SourceChangedError (a WARC
     file moved or changed; finished shards are kept and a rerun resumes).
     """
@@ -746,7 +789,7 @@ def export_dataset(
     state = prepare_out_dir(out_dir, key, arguments, overwrite)
     resumed = len(state.shards)
     if not state.complete:
-        _write_shards(catalog, out_dir, options, selection, state, on_progress)
+        _write_shards(catalog, out_dir, options, selection, state, on_progress, remote)
     manifest = build_manifest(arguments, identity, versions, statuses, state)
     manifest_bytes = _json_bytes(manifest)
     write_atomically(out_dir / MANIFEST, manifest_bytes)
@@ -774,6 +817,7 @@ def _write_shards(
     selection: ExportSelection,
     state: ExportState,
     on_progress: Callable[[int, int], None] | None,
+    remote: RemoteOptions | None = None,
 ) -> None:
     counts = state.counts
     total = count_export_documents(catalog, selection)
@@ -793,7 +837,7 @@ def _write_shards(
     if options.limit is not None and counts.documents >= options.limit:
         counts.limit_reached = True
     sources = export_sources(catalog, selection, after=state.position)
-    documents = texts_of(sources, wanted)
+    documents = texts_of(sources, wanted, catalog=catalog, remote=remote)
     try:
         with contextlib.closing(sources), contextlib.closing(documents):
             for source, text in documents:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from archive.catalog import Catalog
+from archive.catalog import Catalog, ExportSource
 from archive.errors import ArchiveError, SourceChangedError, SourceError, WarcFormatError
 from archive.lookup import Capture, find_records
 from archive.payload import digest_block, has_http_block
@@ -50,6 +50,36 @@ class StoredRecord:
     is_arc: bool = False
 
 
+def stored_record(source: ExportSource, *, is_arc: bool) -> StoredRecord:
+    """Where an exported (or to be exported) capture's bytes are, as `local_copy_of` needs it."""
+    return StoredRecord(
+        location=source.file_location,
+        file_sha256=source.file_sha256,
+        file_size=source.file_size,
+        compression=source.file_compression or "none",
+        offset=source.offset,
+        length=source.length,
+        payload_sha256=source.payload_sha256 or "",
+        is_arc=is_arc,
+    )
+
+
+def is_arc_file(catalog: Catalog, file_sha256: str) -> bool:
+    """Whether the catalog's file with this SHA-256 is an ARC file (read whole when remote)."""
+    file = catalog.file_by_sha256(file_sha256)
+    return file is not None and (file.format or "").startswith("ARC")
+
+
+def reads_whole_file(stored: StoredRecord, options: RemoteOptions) -> bool:
+    """Whether the records of this remote file are read from one local copy of it (the cache's,
+    or the whole file downloaded once) rather than each by one Range request."""
+    return (
+        cached_copy(options, stored.file_sha256, stored.file_size) is not None
+        or stored.compression == "gzip-stream"
+        or stored.is_arc
+    )
+
+
 def read_payload(
     catalog: Catalog, identifier: str, out: IO[bytes], *, remote: RemoteOptions | None = None
 ) -> Capture:
@@ -64,10 +94,7 @@ def read_payload(
             f"record {record.id} ({record.record_type}) has no payload of its own"
             + (f"; its original is {record.refers_to}" if record.refers_to else "")
         )
-    is_arc = False
-    if is_remote(capture.row.file_location):
-        file = catalog.file_by_sha256(capture.row.file_sha256)
-        is_arc = file is not None and (file.format or "").startswith("ARC")
+    is_arc = is_remote(capture.row.file_location) and is_arc_file(catalog, capture.row.file_sha256)
     stored = StoredRecord(
         location=capture.row.file_location,
         file_sha256=capture.row.file_sha256,

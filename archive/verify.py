@@ -10,8 +10,9 @@ Three levels, each naming what fails (a shard, or a row by shard, index, id and 
    capture time, payload and text hashes; the record's label and evidence for the manifest's
    cutoff are those the row carries, and `pre` evidence rests on a capture before the cutoff;
 3. **deep**: each row's record (or a sample of them) is read back from its WARC file by offset
-   and its payload SHA-256 and re-extracted text hash are checked. A WARC file that moved or
-   changed fails every row it holds: it is never skipped.
+   and its payload SHA-256 and re-extracted text hash are checked (a remote file's record is
+   fetched alone, by one Range request, unless the cache holds the file). A WARC file that
+   moved or changed fails every row it holds: it is never skipped.
 
 Rows are streamed in batches (one catalog query per batch), so memory stays flat.
 """
@@ -37,7 +38,7 @@ from archive.catalog import (
     sources_at,
 )
 from archive.dates import format_utc, parse_warc_date
-from archive.errors import ArchiveError, WarcFormatError
+from archive.errors import ArchiveError, SourceChangedError, WarcFormatError
 from archive.export import (
     DATA,
     EXPORT_FORMAT,
@@ -48,7 +49,9 @@ from archive.export import (
     is_remote_location,
     read_shard,
 )
+from archive.readback import is_arc_file, local_copy_of, reads_whole_file, stored_record
 from archive.reader import open_records
+from archive.remote import RemoteOptions, TransferError
 from archive.textstage import record_text
 
 # Failures kept in the report (all of them go to ``on_failure`` as they are found).
@@ -172,12 +175,14 @@ def verify_export(
     seed: int = 0,
     on_failure: Callable[[VerifyFailure], None] | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    remote: RemoteOptions | None = None,
 ) -> VerifyReport:
     """Check the export in ``out_dir`` against its manifest and ``catalog``.
 
     ``deep`` re-reads every row's record from its WARC file; ``sample`` limits that to so many
-    rows, chosen by ``seed``. ``on_failure`` gets each failure as it is found;
-    ``on_progress(done, total)`` follows the rows.
+    rows, chosen by ``seed``; records of files ingested over HTTP are fetched as ``remote``
+    says (one Range request each, or from its cache). ``on_failure`` gets each failure as it
+    is found; ``on_progress(done, total)`` follows the rows.
     """
     manifest = read_manifest(out_dir)
     manifest_bytes = (out_dir / MANIFEST).read_bytes()
@@ -207,7 +212,9 @@ def verify_export(
     chosen: set[int] | None = None
     if deep and sample is not None and sample < total:
         chosen = set(random.Random(seed).sample(range(total), sample))
-    checker = _RowChecker(catalog, labels, cutoff, failures, deep, chosen)
+    checker = _RowChecker(
+        catalog, labels, cutoff, failures, deep, chosen, remote or RemoteOptions()
+    )
     rows_seen = 0
     for shard in shards:
         name = str(shard.get("file", ""))
@@ -283,8 +290,10 @@ class _RowChecker:
         failures: _Failures,
         deep: bool,
         chosen: set[int] | None,
+        remote: RemoteOptions,
     ) -> None:
         self.catalog = catalog
+        self.remote = remote
         self.labels = labels
         self.cutoff = cutoff
         self.failures = failures
@@ -374,13 +383,7 @@ class _RowChecker:
         assert source is not None
         self.deep_checked += len(rows)
         if is_remote_location(source.file_location):
-            for row in rows:
-                self.failures.add(
-                    row.failure(
-                        f"source WARC {source.file_location} is remote: --deep reads local "
-                        "files only"
-                    )
-                )
+            self._deep_remote(rows, source)
             return
         path = Path(source.file_location)
         try:
@@ -401,6 +404,12 @@ class _RowChecker:
             for row in rows:
                 self.failures.add(row.failure(reason))
             return
+        self._read_back(rows, path, str(path))
+
+    def _read_back(self, rows: list[_Row], path: Path, where: str) -> None:
+        """Check the records of ``rows`` in the (local) file at ``path``, one read."""
+        source = rows[0].source
+        assert source is not None
         compression: Any = source.file_compression or "none"
         queue = list(rows)
         while queue:
@@ -411,8 +420,45 @@ class _RowChecker:
             except (WarcFormatError, OSError, ValueError) as exc:
                 row = queue.pop(0)
                 self.failures.add(
-                    row.failure(f"source record cannot be read back from {path} ({exc})")
+                    row.failure(f"source record cannot be read back from {where} ({exc})")
                 )
+
+    def _deep_remote(self, rows: list[_Row], source: ExportSource) -> None:
+        """`_deep` for a file ingested over HTTP: each record fetched by one Range request,
+        or all of them read from the cache's copy or one download of the whole file."""
+        where = source.file_location
+        is_arc = is_arc_file(self.catalog, source.file_sha256)
+        first = stored_record(source, is_arc=is_arc)
+        if reads_whole_file(first, self.remote):
+            try:
+                with local_copy_of(first, self.remote) as (path, _):
+                    self._read_back(rows, path, where)
+            except ArchiveError as exc:
+                for row in rows:
+                    self.failures.add(row.failure(f"source WARC cannot be read back: {exc}"))
+            return
+        for index, row in enumerate(rows):
+            assert row.source is not None
+            stored = stored_record(row.source, is_arc=is_arc)
+            try:
+                with local_copy_of(stored, self.remote) as (path, offset):
+                    for record in open_records(path, stored.compression, [offset]):  # type: ignore[arg-type]
+                        self._check_record(row, record)
+            except (WarcFormatError, OSError, ValueError) as exc:
+                reason = exc.reason if isinstance(exc, WarcFormatError) else str(exc)
+                self.failures.add(
+                    row.failure(
+                        f"source record cannot be read back from {where} @ {stored.offset} "
+                        f"({reason}): the WARC file changed"
+                    )
+                )
+            except SourceChangedError as exc:
+                self.failures.add(row.failure(f"source record cannot be read back: {exc}"))
+            except TransferError as exc:
+                # Unreachable or refusing: the file's other rows would fail the same way.
+                for rest in rows[index:]:
+                    self.failures.add(rest.failure(f"source record cannot be fetched: {exc}"))
+                return
 
     def _check_record(self, row: _Row, record: Any) -> None:
         text = record_text(record)

@@ -21,8 +21,10 @@ from archive.export import (
     export_dataset,
     parse_size,
 )
+from archive.remote import RemoteOptions
 from archive.verify import VerifyFailure, VerifyReport, verify_export
 from cli.main import _catalog, _fail_cleanly, _instant
+from cli.remote_options import remote_options
 
 
 @contextmanager
@@ -115,6 +117,7 @@ def _split(values: tuple[str, ...]) -> tuple[str, ...]:
     default=None,
     help="Progress bar (default: on when stderr is a terminal).",
 )
+@remote_options
 @click.pass_context
 @_fail_cleanly
 def export_command(
@@ -137,6 +140,7 @@ def export_command(
     overwrite: bool,
     as_json: bool,
     progress: bool | None,
+    remote: RemoteOptions,
 ) -> None:
     """Export the catalog's human-era texts to OUT_DIR: shards, manifest.json and README.md.
 
@@ -162,7 +166,9 @@ def export_command(
     )
     show_bar = sys.stderr.isatty() if progress is None else progress
     with _catalog(ctx) as catalog, _progress(show_bar, "export", "doc") as advance:
-        result = export_dataset(catalog, out_dir, options, overwrite=overwrite, on_progress=advance)
+        result = export_dataset(
+            catalog, out_dir, options, overwrite=overwrite, on_progress=advance, remote=remote
+        )
     if as_json:
         click.echo(json.dumps(_summary_dict(result), ensure_ascii=False))
     else:
@@ -229,6 +235,7 @@ def _summary_lines(result: ExportResult) -> list[str]:
     default=None,
     help="Progress bar (default: on when stderr is a terminal).",
 )
+@remote_options
 @click.pass_context
 @_fail_cleanly
 def verify_export_command(
@@ -239,6 +246,7 @@ def verify_export_command(
     seed: int,
     as_json: bool,
     progress: bool | None,
+    remote: RemoteOptions,
 ) -> None:
     """Check an export: shard hashes and row counts against its manifest, each row's record
     and evidence against the catalog, and with --deep each record against its WARC file.
@@ -264,6 +272,7 @@ def verify_export_command(
             seed=seed,
             on_failure=report_failure,
             on_progress=advance,
+            remote=remote,
         )
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from archive.export import (
 )
 from archive.ingest import ingest_file
 from archive.models import Record, WarcFile
+from archive.remote import RemoteOptions
 from archive.verify import iter_rows, verify_export
 from cli.main import cli
 
@@ -561,18 +563,21 @@ def test_a_folder_copy_verifies_and_the_catalog_knows_it(
     assert report.ok and [r.out_dir for r in report.registered] == [str(tmp_path / "out")]
 
 
-def test_a_remote_source_is_named_not_read(
+def test_a_remote_source_that_cannot_be_fetched_is_named(
     catalog: Catalog, built: dict[str, Path], tmp_path: Path
 ) -> None:
     export_dataset(catalog, tmp_path / "first")  # texts extracted while the file was local
+    url = "http://127.0.0.1:9/2019.warc.gz"  # the discard port: nothing listens there
     with catalog.engine.begin() as connection:
         connection.execute(
-            update(WarcFile)
-            .where(WarcFile.location == str(built["2019"]))
-            .values(location="https://archive.example/2019.warc.gz")
+            update(WarcFile).where(WarcFile.location == str(built["2019"])).values(location=url)
         )
-    with pytest.raises(SourceError, match="remote WARC file"):
-        export_dataset(catalog, tmp_path / "out")
-    report = verify_export(catalog, tmp_path / "first", deep=True)
+    once = RemoteOptions(attempts=1, backoff=0.01)
+    with pytest.raises(SourceError, match=f"^{re.escape(url)}: cannot connect"):
+        export_dataset(catalog, tmp_path / "out", remote=once)
+    report = verify_export(catalog, tmp_path / "first", deep=True, remote=once)
     assert not report.ok
-    assert all("is remote" in f.reason or "warc_file is" in f.reason for f in report.first_failures)
+    assert all(
+        f"cannot be fetched: {url}: cannot connect" in f.reason or "warc_file is" in f.reason
+        for f in report.first_failures
+    )

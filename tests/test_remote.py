@@ -28,6 +28,7 @@ from archive.ingest import ingest, ingest_url
 from archive.models import Record, WarcFile
 from archive.readback import read_payload
 from archive.remote import RemoteOptions, TransferError, is_remote, redact, url_problem
+from archive.verify import iter_rows
 from cli.main import cli
 
 D_PRE = "2019-03-14T09:00:00Z"
@@ -799,3 +800,122 @@ def test_ingest_url_is_the_library_call_behind_the_command(
     assert failed.status == "failed" and not failed.clean
     # Transfer errors are source errors: callers catch them with the rest of archivist's.
     assert issubclass(TransferError, SourceError)
+
+
+# -- export and verify-export --deep of URL-ingested files: one Range request per record ----------
+
+ALL_LABELS = ("--label", "pre", "--label", "post", "--label", "unverified")
+
+
+def exported(runner: CliRunner, db_url: str, out: Path, *options: str) -> list[dict[str, Any]]:
+    result = invoke(runner, db_url, "export", str(out), *ALL_LABELS, *options)
+    assert result.exit_code == 0, result.output
+    rows = list(iter_rows(out))
+    assert rows and all(is_remote(row["warc_file"]) for row in rows)
+    return rows
+
+
+def range_of(row: dict[str, Any]) -> str:
+    return f"bytes={row['offset']}-{row['offset'] + row['length'] - 1}"
+
+
+@pytest.mark.parametrize("compression", ["record", "none"])
+def test_export_and_deep_verify_of_a_url_read_each_record_by_range(
+    runner: CliRunner, db_url: str, server: WarcServer, tmp_path: Path, compression: Compression
+) -> None:
+    catalog = Catalog.open(db_url)
+    try:
+        served = ingested(catalog, server, warc_bytes(REMOTE_ONLY, compression))
+    finally:
+        catalog.close()
+    out = tmp_path / "out"
+    rows = exported(runner, db_url, out)
+    assert served.ranges_asked() == [
+        range_of(row) for row in sorted(rows, key=lambda r: r["offset"])
+    ]
+    asked = len(served.requests)
+    verified = invoke(runner, db_url, "verify-export", "--deep", "--timeout", "5", str(out))
+    assert verified.exit_code == 0, verified.output
+    assert f", {len(rows)} against their WARC files" in verified.stdout
+    # Only the records' bytes, each fetched once more by its own Range request.
+    assert sorted(served.ranges_asked()[asked:]) == sorted(range_of(row) for row in rows)
+    assert served.body_bytes == 2 * sum(row["length"] for row in rows)
+
+
+def test_deep_verify_names_the_row_of_a_remote_file_that_changed(
+    runner: CliRunner, db_url: str, server: WarcServer, tmp_path: Path
+) -> None:
+    data = warc_bytes(REMOTE_ONLY, "none")
+    catalog = Catalog.open(db_url)
+    try:
+        served = ingested(catalog, server, data)
+    finally:
+        catalog.close()
+    out = tmp_path / "out"
+    exported(runner, db_url, out)
+    # Other bytes of the same size: the ranges are served, one payload does not verify.
+    served.versions = [data.replace(b"the island", b"the isles!")]
+    result = invoke(runner, db_url, "verify-export", "--deep", str(out))
+    assert result.exit_code == 1
+    (failure,) = [line for line in result.stdout.splitlines() if line.startswith("FAIL ")]
+    assert failure.startswith("FAIL data/train-00000.parquet row ")
+    assert PAGE.get("WARC-Target-URI") in failure and "the WARC file changed" in failure
+
+
+def test_a_cache_filled_by_ingest_serves_export_and_deep_verify(
+    runner: CliRunner, db_url: str, server: WarcServer, tmp_path: Path
+) -> None:
+    cache = tmp_path / "cache"
+    served = server.serve("/a.warc.gz", warc_bytes(REMOTE_ONLY))
+    ingest_result = invoke(
+        runner, db_url, "ingest", "--cache", str(cache), server.url("/a.warc.gz")
+    )
+    assert ingest_result.exit_code == 0, ingest_result.output
+    served.requests.clear()
+    out = tmp_path / "out"
+    exported(runner, db_url, out, "--cache", str(cache))
+    verified = invoke(runner, db_url, "verify-export", "--deep", "--cache", str(cache), str(out))
+    assert verified.exit_code == 0, verified.output
+    assert served.requests == []
+
+
+def test_export_and_deep_verify_with_the_server_down(
+    runner: CliRunner, db_url: str, tmp_path: Path
+) -> None:
+    out = tmp_path / "out"
+    with running() as server:
+        catalog = Catalog.open(db_url)
+        try:
+            ingested(catalog, server, warc_bytes(REMOTE_ONLY))
+        finally:
+            catalog.close()
+        url = server.url("/a.warc.gz")
+        rows = exported(runner, db_url, out)
+    again = invoke(
+        runner, db_url, "export", str(tmp_path / "again"), *ALL_LABELS, "--attempts", "1"
+    )
+    assert again.exit_code == 1
+    (line,) = stderr_lines(again)
+    assert line.startswith(f"Error: {url}: cannot connect (")
+    verified = invoke(runner, db_url, "verify-export", "--deep", "--attempts", "1", str(out))
+    assert verified.exit_code == 1
+    failures = [line for line in verified.stdout.splitlines() if line.startswith("FAIL ")]
+    assert len(failures) == len(rows)
+    assert all(f"cannot be fetched: {url}: cannot connect (" in line for line in failures)
+
+
+def test_a_whole_file_gzip_is_downloaded_once_per_export_and_per_verify(
+    runner: CliRunner, db_url: str, server: WarcServer, tmp_path: Path
+) -> None:
+    data = warc_bytes(REMOTE_ONLY, "whole")
+    catalog = Catalog.open(db_url)
+    try:
+        served = ingested(catalog, server, data)
+    finally:
+        catalog.close()
+    out = tmp_path / "out"
+    rows = exported(runner, db_url, out)
+    assert len(rows) > 1 and served.ranges_asked() == [None]
+    verified = invoke(runner, db_url, "verify-export", "--deep", str(out))
+    assert verified.exit_code == 0, verified.output
+    assert served.ranges_asked() == [None, None] and served.body_bytes == 2 * len(data)
