@@ -102,46 +102,20 @@ def relabel(connection: Connection, cutoff: Cutoff, scope: Any | None = None) ->
     labelled = result.rowcount
 
     # Rung 2: an earlier verified capture of the same non-empty payload.
-    other = aliased(Record)
-    earliest_same_payload = (
-        select(other.id)
-        .where(
-            other.payload_sha256 == Record.payload_sha256,
-            dated_capture(other),
-            other.record_type != "revisit",
-            other.capture_time < before,
-        )
-        .order_by(other.capture_time, other.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     _promote(
         connection,
         in_scope,
         and_(Record.payload_sha256.is_not(None), Record.payload_length > 0, intact()),
-        earliest_same_payload,
+        _earliest_verified_with_same("payload_sha256", before),
         "same-payload",
     )
 
     # Rung 4: an earlier verified capture with the same normalised text.
-    other = aliased(Record)
-    earliest_same_text = (
-        select(other.id)
-        .where(
-            other.text_sha256 == Record.text_sha256,
-            dated_capture(other),
-            other.record_type != "revisit",
-            other.capture_time < before,
-        )
-        .order_by(other.capture_time, other.id)
-        .limit(1)
-        .scalar_subquery()
-    )
     _promote(
         connection,
         in_scope,
         and_(Record.text_sha256.is_not(None), intact()),
-        earliest_same_text,
+        _earliest_verified_with_same("text_sha256", before),
         "same-text",
     )
 
@@ -157,6 +131,23 @@ def relabel(connection: Connection, cutoff: Cutoff, scope: Any | None = None) ->
         .execution_options(synchronize_session=False)
     )
     return int(labelled)
+
+
+def _earliest_verified_with_same(column: str, before: Any) -> Any:
+    """SQL: the id of the earliest verified capture before ``before`` sharing ``column``."""
+    other = aliased(Record)
+    return (
+        select(other.id)
+        .where(
+            getattr(other, column) == getattr(Record, column),
+            dated_capture(other),
+            other.record_type != "revisit",
+            other.capture_time < before,
+        )
+        .order_by(other.capture_time, other.id)
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def _promote(
