@@ -326,6 +326,34 @@ def _cutoff_option(default: str | None, help_text: str) -> Callable[[F], F]:
     )
 
 
+def _subject_options(command: F) -> F:
+    """The ways to name what is asked about, besides a URL: payload hash, file, text."""
+    for option in reversed(
+        (
+            click.option("--sha256", metavar="HEX", help="The payload with this SHA-256."),
+            click.option(
+                "--file",
+                "file_",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="The payload that is exactly this file's bytes.",
+            ),
+            click.option("--text", metavar="TEXT", help="The main text TEXT (normalised)."),
+            click.option(
+                "--text-file",
+                type=click.Path(dir_okay=False, path_type=Path),
+                help="The main text of this UTF-8 file (normalised).",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
+
+
+def _require_one_subject(*values: object) -> None:
+    if sum(value is not None for value in values) != 1:
+        raise click.UsageError("give exactly one of URL, --sha256, --file, --text or --text-file")
+
+
 @cli.command("lookup")
 @click.argument("url", required=False)
 @click.option(
@@ -340,19 +368,7 @@ def _cutoff_option(default: str | None, help_text: str) -> Callable[[F], F]:
 @click.option(
     "--as-of", "as_of", metavar="T", help="Only the latest capture at or before T (inclusive)."
 )
-@click.option("--sha256", metavar="HEX", help="Captures whose payload has this SHA-256.")
-@click.option(
-    "--file",
-    "file_",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Captures whose payload is exactly this file's bytes.",
-)
-@click.option("--text", metavar="TEXT", help="Captures whose main text is TEXT (normalised).")
-@click.option(
-    "--text-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Captures whose main text is this UTF-8 file's text (normalised).",
-)
+@_subject_options
 @click.option(
     "--limit",
     default=100,
@@ -379,16 +395,7 @@ def lookup_command(
 ) -> None:
     """Which captures does the catalog hold of URL, of a payload hash, of a file's bytes, or
     of a text? Each with its label for the catalog's cutoff and the evidence behind it."""
-    given = (
-        ("URL", url),
-        ("--sha256", sha256),
-        ("--file", file_),
-        ("--text", text),
-        ("--text-file", text_file),
-    )
-    chosen = [name for name, value in given if value is not None]
-    if len(chosen) != 1:
-        raise click.UsageError("give exactly one of URL, --sha256, --file, --text or --text-file")
+    _require_one_subject(url, sha256, file_, text, text_file)
     if as_of is not None and (not url or since or until):
         raise click.UsageError("--as-of goes with a URL, and without --from or --to")
     with _catalog(ctx) as catalog:
@@ -506,19 +513,7 @@ def _counts(counts: dict[str, int]) -> str:
 
 @cli.command("provenance")
 @click.argument("url", required=False)
-@click.option("--sha256", metavar="HEX", help="The payload with this SHA-256.")
-@click.option(
-    "--file",
-    "file_",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The payload that is exactly this file's bytes.",
-)
-@click.option("--text", metavar="TEXT", help="The main text TEXT (normalised).")
-@click.option(
-    "--text-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The main text of this UTF-8 file (normalised).",
-)
+@_subject_options
 @_cutoff_option(None, "Refuse to answer unless the catalog is labelled for this cutoff.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object.")
 @click.pass_context
@@ -538,15 +533,7 @@ def provenance_command(
 
     Exit status 0 whatever the answer; 1 only when the question cannot be answered.
     """
-    given = (
-        ("URL", url),
-        ("--sha256", sha256),
-        ("--file", file_),
-        ("--text", text),
-        ("--text-file", text_file),
-    )
-    if len([name for name, value in given if value is not None]) != 1:
-        raise click.UsageError("give exactly one of URL, --sha256, --file, --text or --text-file")
+    _require_one_subject(url, sha256, file_, text, text_file)
     cutoff = _cutoff(cutoff_text)
     with _catalog(ctx) as catalog:
         if url is not None:
