@@ -522,22 +522,20 @@ def captures_by_payload(
     catalog: Catalog, sha256: str, *, limit: int | None = None
 ) -> list[CaptureRow]:
     """Captures whose payload has this SHA-256, earliest first."""
-    statement = (
-        _capture_select()
-        .where(Record.payload_sha256 == sha256.lower(), Record.record_type.in_(CAPTURE_TYPES))
-        .order_by(*_EARLIEST_FIRST)
-        .limit(limit)
-    )
-    return _capture_rows(catalog, statement)
+    return _captures_where(catalog, Record.payload_sha256 == sha256.lower(), limit)
 
 
 def captures_by_text(
     catalog: Catalog, text_sha256: str, *, limit: int | None = None
 ) -> list[CaptureRow]:
     """Captures whose normalised main text has this SHA-256, earliest first."""
+    return _captures_where(catalog, Record.text_sha256 == text_sha256.lower(), limit)
+
+
+def _captures_where(catalog: Catalog, condition: Any, limit: int | None) -> list[CaptureRow]:
     statement = (
         _capture_select()
-        .where(Record.text_sha256 == text_sha256.lower(), Record.record_type.in_(CAPTURE_TYPES))
+        .where(condition, Record.record_type.in_(CAPTURE_TYPES))
         .order_by(*_EARLIEST_FIRST)
         .limit(limit)
     )
