@@ -7,10 +7,12 @@ only by the Alembic migrations in ``migrations/``.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import os
 import socket
 from collections.abc import Generator, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,7 +93,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=600000")
+    # 64 MiB of page cache instead of the default 2 MiB: labelling a file reads and updates the
+    # same few thousand scattered rows in several statements, and index inserts land all over
+    # the B-trees of a large catalog. It is an upper bound, allocated only as pages are read.
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
+
+
+def _name_session(_dialect: Any, _record: Any, _args: Any, params: dict[str, Any]) -> None:
+    # Operators (and the tests) tell writers apart in pg_stat_activity by host and process.
+    params.setdefault("application_name", f"archivist {_owner()}"[:63])
+    # JIT compilation pays for long analytic queries; the labelling UPDATEs of each file are
+    # estimated costly enough to trigger it and then spend most of their time compiling:
+    # measured 5.7 s instead of 0.4 s per 10,000-record file once the catalog held 60,000
+    # records (docs/scaling.md).
+    params.setdefault("options", "-c jit=off")
 
 
 def _alembic_config(connection: Connection) -> Config:
@@ -115,6 +131,8 @@ class Catalog:
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        # PostgreSQL: the connection holding the lease of each file this writer has claimed.
+        self._leases: dict[int, Connection] = {}
 
     @property
     def url(self) -> str:
@@ -137,6 +155,8 @@ class Catalog:
             path = engine.url.database
             if path and not Path(path).parent.is_dir():
                 raise CatalogError(f"cannot create catalog {path}: no such directory")
+        elif engine.dialect.name == "postgresql":
+            event.listen(engine, "do_connect", _name_session)
         catalog = cls(engine)
         current = catalog.current_revision()
         if not check:
@@ -194,7 +214,9 @@ class Catalog:
         return sorted(inspect(self.engine).get_table_names())
 
     def close(self) -> None:
-        """Release the connection pool."""
+        """Release the connection pool, and the leases of files claimed but not recorded."""
+        for file_id in list(self._leases):
+            self._end_lease(file_id)
         self.engine.dispose()
 
     # -- files ---------------------------------------------------------------------------
@@ -216,75 +238,116 @@ class Catalog:
         """Reserve a file for ingest, unless it is recorded already or another live writer has it.
 
         A claim is its own short transaction, so two writers offered the same bytes race on the
-        unique SHA-256 and exactly one of them wins.
+        unique SHA-256 and exactly one of them wins. On PostgreSQL the winner also holds the
+        file's lease (see `_try_lease`) until `record_file` or `abandon_claim` ends it.
         """
         owner = _owner()
         now = datetime.now(UTC)
-        with self.engine.begin() as connection:
-            existing = connection.execute(
-                select(
-                    WarcFile.id,
-                    WarcFile.status,
-                    WarcFile.location,
-                    WarcFile.claimed_by,
-                    WarcFile.claimed_at,
-                ).where(WarcFile.sha256 == sha256)
-            ).first()
-            if existing is None:
-                try:
-                    with connection.begin_nested():
-                        file_id = connection.execute(
-                            insert(WarcFile)
-                            .values(
-                                sha256=sha256,
-                                size=size,
-                                location=location,
-                                status="ingesting",
-                                record_count=0,
-                                capture_count=0,
-                                error_count=0,
-                                claimed_by=owner,
-                                claimed_at=now,
-                            )
-                            .returning(WarcFile.id)
-                        ).scalar_one()
-                    return Claim(file_id, True, None, None)
-                except IntegrityError:
-                    existing = connection.execute(
-                        select(
-                            WarcFile.id,
-                            WarcFile.status,
-                            WarcFile.location,
-                            WarcFile.claimed_by,
-                            WarcFile.claimed_at,
-                        ).where(WarcFile.sha256 == sha256)
-                    ).one()
-            file_id, status, where, claimed_by, claimed_at = existing
-            live_claim = status == "ingesting" and not _claim_is_stale(claimed_by, claimed_at, now)
-            if live_claim or status in ("complete", "partial"):
-                return Claim(file_id, False, status, where)
-            # A failed file is tried again; a stale claim's writer died having committed nothing
-            # but the claim itself. Either way this writer takes the file over, unless another
-            # writer took it over first: the update only applies to the row as it was read.
-            same_owner = (
-                WarcFile.claimed_by.is_(None)
-                if claimed_by is None
-                else WarcFile.claimed_by == claimed_by
-            )
-            taken = connection.execute(
-                update(WarcFile)
-                .where(WarcFile.id == file_id, WarcFile.status == status, same_owner)
-                .values(
-                    status="ingesting",
-                    location=location,
-                    claimed_by=owner,
-                    claimed_at=now,
-                    size=size,
-                )
-            )
-            if taken.rowcount != 1:
+        connection = self.engine.connect()
+        try:
+            with connection.begin():
+                claim = self._claim_in(connection, sha256, size, location, owner, now)
+        except BaseException:
+            _close_lease(connection)
+            raise
+        if claim.granted and self._leased:
+            self._leases[claim.file_id] = connection
+        else:
+            _close_lease(connection)
+        return claim
+
+    def _claim_in(
+        self,
+        connection: Connection,
+        sha256: str,
+        size: int,
+        location: str,
+        owner: str,
+        now: datetime,
+    ) -> Claim:
+        if not self._leased:
+            # SQLite: take the write lock first, so that no other writer commits between this
+            # transaction's read and its write (WAL would refuse the write without waiting).
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        row = select(
+            WarcFile.id,
+            WarcFile.status,
+            WarcFile.location,
+            WarcFile.claimed_by,
+            WarcFile.claimed_at,
+        ).where(WarcFile.sha256 == sha256)
+        existing = connection.execute(row).first()
+        if existing is None:
+            try:
+                with connection.begin_nested():
+                    file_id = connection.execute(
+                        insert(WarcFile)
+                        .values(
+                            sha256=sha256,
+                            size=size,
+                            location=location,
+                            status="ingesting",
+                            record_count=0,
+                            capture_count=0,
+                            error_count=0,
+                            claimed_by=owner,
+                            claimed_at=now,
+                        )
+                        .returning(WarcFile.id)
+                    ).scalar_one()
+                    # The lease is taken before the row is visible to anyone: no other writer
+                    # can find this claim without its lease held.
+                    if self._leased and not _try_lease(connection, file_id):
+                        raise CatalogError(f"the lease of new file #{file_id} is held elsewhere")
+                return Claim(file_id, True, None, None)
+            except IntegrityError:
+                existing = connection.execute(row).one()
+        file_id, status, where, claimed_by, claimed_at = existing
+        if status in ("complete", "partial"):
+            return Claim(file_id, False, status, where)
+        if self._leased:
+            if file_id in self._leases:
+                # This process holds the lease: the claim is its own, unless the row now names
+                # a writer known to be gone (only a test rewrites a live claim's owner).
+                if claimed_by == owner or not _claim_is_stale(claimed_by, claimed_at, now):
+                    return Claim(file_id, False, status, where)
+                self._end_lease(file_id)
+            # A free lease means the claimant's session is gone, whatever host it ran on.
+            if not _try_lease(connection, file_id):
                 return Claim(file_id, False, "ingesting", where)
-            return Claim(file_id, True, status, where)
+        elif status == "ingesting" and not _claim_is_stale(claimed_by, claimed_at, now):
+            return Claim(file_id, False, status, where)
+        # A failed file is tried again; a stale claim's writer died having committed nothing
+        # but the claim itself. Either way this writer takes the file over, unless another
+        # writer took it over first: the update only applies to the row as it was read.
+        same_owner = (
+            WarcFile.claimed_by.is_(None)
+            if claimed_by is None
+            else WarcFile.claimed_by == claimed_by
+        )
+        taken = connection.execute(
+            update(WarcFile)
+            .where(WarcFile.id == file_id, WarcFile.status == status, same_owner)
+            .values(
+                status="ingesting", location=location, claimed_by=owner, claimed_at=now, size=size
+            )
+        )
+        if taken.rowcount != 1:
+            if self._leased:
+                connection.execute(select(func.pg_advisory_unlock(_lease_key(file_id))))
+            now_status = connection.execute(row).one()
+            return Claim(file_id, False, now_status.status, now_status.location)
+        return Claim(file_id, True, status, where)
+
+    @property
+    def _leased(self) -> bool:
+        """Whether claims hold a lease (PostgreSQL) rather than trust host, PID and age."""
+        return self.engine.dialect.name == "postgresql"
+
+    def _end_lease(self, file_id: int) -> None:
+        lease = self._leases.pop(file_id, None)
+        if lease is not None:
+            _close_lease(lease)
 
     def record_file(
         self,
@@ -293,48 +356,108 @@ class Catalog:
         records: Iterable[Sequence[dict[str, Any]]],
         errors: Iterable[tuple[int | None, str]],
     ) -> None:
-        """Store a file's records, errors and summary in one transaction."""
-        with self.engine.begin() as connection:
-            # Nothing of this file may be in the catalog yet: a crashed writer commits nothing.
-            connection.execute(delete(Record).where(Record.file_id == file_id))
-            connection.execute(delete(IngestError).where(IngestError.file_id == file_id))
-            for batch in records:
-                if batch:
-                    connection.execute(
-                        insert(Record), [dict(row, file_id=file_id) for row in batch]
+        """Store a file's records, errors and summary in one transaction.
+
+        If the transaction fails (a lost connection, a row the database refuses), nothing of
+        the file is stored: it is marked ``failed`` with the reason when the catalog can still
+        be reached (so the next run tries it again), and `CatalogError` is raised.
+        """
+        lease = self._leases.pop(file_id, None)
+        connection = lease if lease is not None else self.engine.connect()
+        # The bulk path talks to the driver itself: its errors are not SQLAlchemy's.
+        refused = (SQLAlchemyError, self.engine.dialect.loaded_dbapi.Error)
+        try:
+            with connection.begin():
+                self._record_in(connection, file_id, summary, records, errors)
+        except refused as exc:
+            _close_lease(connection)
+            reason = f"not recorded, its transaction rolled back: {_first_line(exc)}"
+            self._mark_failed(file_id, reason)
+            raise CatalogError(f"file #{file_id} {reason}") from exc
+        except BaseException:
+            _close_lease(connection)
+            raise
+        _close_lease(connection)
+
+    def abandon_claim(self, file_id: int, reason: str) -> None:
+        """Give up a claimed file without recording it: it is marked ``failed`` with ``reason``
+        (nothing of its records is kept) and the next run tries it again.
+        """
+        self._end_lease(file_id)
+        if not self._mark_failed(file_id, reason):
+            raise CatalogError(f"cannot mark file #{file_id} failed in {self.url}")
+
+    def _mark_failed(self, file_id: int, reason: str) -> bool:
+        """Mark this writer's claim on a file failed; False when the catalog cannot be reached.
+
+        A claim another writer has taken over meanwhile is left alone.
+        """
+        try:
+            with self.engine.begin() as connection:
+                mine = connection.execute(
+                    update(WarcFile)
+                    .where(
+                        WarcFile.id == file_id,
+                        WarcFile.status == "ingesting",
+                        WarcFile.claimed_by == _owner(),
                     )
-            error_rows = [
-                {"file_id": file_id, "offset": offset, "message": message}
-                for offset, message in errors
-            ]
-            if error_rows:
-                connection.execute(insert(IngestError), error_rows)
-            # Labels are part of the same transaction: the catalog never shows a file whose
-            # captures (or the captures it gives evidence to) are labelled for a stale state.
-            relabel(connection, _cutoff_in(connection), affected_by_file(file_id))
-            connection.execute(
-                update(WarcFile)
-                .where(WarcFile.id == file_id)
-                .values(
-                    status=summary.status,
-                    format=summary.format,
-                    compression=summary.compression,
-                    software=summary.software,
-                    operator=summary.operator,
-                    is_part_of=summary.is_part_of,
-                    record_count=summary.record_count,
-                    capture_count=summary.capture_count,
-                    error_count=len(error_rows),
-                    first_capture=summary.first_capture,
-                    last_capture=summary.last_capture,
-                    ingested_at=datetime.now(UTC),
-                    archivist_version=summary.archivist_version,
-                    http_etag=summary.http_etag,
-                    http_last_modified=summary.http_last_modified,
-                    claimed_by=None,
-                    claimed_at=None,
-                )
+                    .values(status="failed", error_count=1, claimed_by=None, claimed_at=None)
+                ).rowcount
+                if mine:
+                    connection.execute(delete(Record).where(Record.file_id == file_id))
+                    connection.execute(delete(IngestError).where(IngestError.file_id == file_id))
+                    connection.execute(
+                        insert(IngestError).values(file_id=file_id, offset=None, message=reason)
+                    )
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def _record_in(
+        self,
+        connection: Connection,
+        file_id: int,
+        summary: FileSummary,
+        records: Iterable[Sequence[dict[str, Any]]],
+        errors: Iterable[tuple[int | None, str]],
+    ) -> None:
+        # Nothing of this file may be in the catalog yet: a crashed writer commits nothing.
+        connection.execute(delete(Record).where(Record.file_id == file_id))
+        connection.execute(delete(IngestError).where(IngestError.file_id == file_id))
+        insert_records(connection, file_id, records)
+        error_rows = [
+            {"file_id": file_id, "offset": offset, "message": message} for offset, message in errors
+        ]
+        if error_rows:
+            connection.execute(insert(IngestError), error_rows)
+        # Labels are part of the same transaction: the catalog never shows a file whose
+        # captures (or the captures it gives evidence to) are labelled for a stale state.
+        _serialise_labelling(connection)
+        relabel(connection, _cutoff_in(connection), affected_by_file(connection, file_id))
+        text_of = _text_for(connection)
+        connection.execute(
+            update(WarcFile)
+            .where(WarcFile.id == file_id)
+            .values(
+                status=summary.status,
+                format=summary.format,
+                compression=summary.compression,
+                software=text_of(summary.software),
+                operator=text_of(summary.operator),
+                is_part_of=text_of(summary.is_part_of),
+                record_count=summary.record_count,
+                capture_count=summary.capture_count,
+                error_count=len(error_rows),
+                first_capture=summary.first_capture,
+                last_capture=summary.last_capture,
+                ingested_at=datetime.now(UTC),
+                archivist_version=summary.archivist_version,
+                http_etag=text_of(summary.http_etag),
+                http_last_modified=text_of(summary.http_last_modified),
+                claimed_by=None,
+                claimed_at=None,
             )
+        )
 
     def errors_of_file(self, file_id: int) -> list[tuple[int | None, str]]:
         """The problems recorded for a file, in file order."""
@@ -420,6 +543,150 @@ def _first_line(exc: BaseException) -> str:
     return text.strip().splitlines()[0] if text.strip() else type(exc).__name__
 
 
+# -- leases and the labelling lock (PostgreSQL) ----------------------------------------------------
+
+# Advisory lock keys are one bigint space per database, shared with any other application:
+# a lease's key carries "ARCH" in its high 32 bits and the claimed file's id in the low ones;
+# the lock held by a transaction while it relabels is "LABL" in the high bits.
+_LEASE_SPACE = 0x41524348 << 32
+_LABEL_LOCK = 0x4C41424C << 32
+
+
+def _lease_key(file_id: int) -> int:
+    return _LEASE_SPACE | (file_id & 0xFFFFFFFF)
+
+
+def _try_lease(connection: Connection, file_id: int) -> bool:
+    """Take a file's lease: a session-level advisory lock held while its claimant lives.
+
+    PostgreSQL releases it when the claimant's session ends for any reason (the process killed
+    on whatever host, the connection lost), so a free lease on a file still ``ingesting`` means
+    its writer is gone: no clock or host name has to be trusted.
+    """
+    query = select(func.pg_try_advisory_lock(_lease_key(file_id)))
+    return bool(connection.execute(query).scalar_one())
+
+
+def _close_lease(connection: Connection) -> None:
+    """Return a connection to the pool without any lease, or discard it if that is unsure."""
+    try:
+        if not connection.invalidated and connection.dialect.name == "postgresql":
+            if connection.in_transaction():
+                connection.rollback()
+            connection.execute(select(func.pg_advisory_unlock_all()))
+            connection.commit()
+    except SQLAlchemyError:
+        connection.invalidate()
+    finally:
+        connection.close()
+
+
+def _serialise_labelling(connection: Connection) -> None:
+    """Let one transaction at a time relabel (PostgreSQL), until it commits.
+
+    Two writers recording a 2021 copy and a 2024 capture of one payload would otherwise each
+    relabel without seeing the other's uncommitted rows, and the 2024 capture would stay
+    `post`. Waiting here, after the rows are written, the second writer's statements see the
+    first one's commit (READ COMMITTED takes a snapshot per statement), as in a serial run.
+    Only labelling waits; reading files and copying rows go on in parallel. SQLite has one
+    writer at a time anyway.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(select(func.pg_advisory_xact_lock(_LABEL_LOCK)))
+
+
+# -- the bulk path for records -------------------------------------------------------------------
+
+
+def _no_nul(value: Any) -> Any:
+    # PostgreSQL text cannot hold NUL (U+0000), which a header value decoded from bytes may
+    # contain; it is stored as U+FFFD there. SQLite keeps it.
+    return value.replace("\x00", "\ufffd") if isinstance(value, str) else value
+
+
+def _text_for(connection: Connection) -> Any:
+    """The conversion of a text value for this backend (NUL for PostgreSQL, see `_no_nul`)."""
+    return _no_nul if connection.dialect.name == "postgresql" else (lambda value: value)
+
+
+def insert_records(
+    connection: Connection, file_id: int, records: Iterable[Sequence[dict[str, Any]]]
+) -> int:
+    """Insert batches of ``records`` rows (dicts keyed by column, without ``file_id``) of one
+    file, in the caller's transaction; returns how many.
+
+    PostgreSQL gets them by ``COPY ... FROM STDIN`` on the transaction's own connection, about
+    twice the rate of an INSERT executemany (measured in docs/scaling.md); SQLite by one
+    prepared INSERT run with ``executemany`` on the driver. Values are converted by each
+    column's own SQLAlchemy type, so they are stored exactly as a Core insert stores them.
+    """
+    dialect = connection.dialect
+    postgres = dialect.name == "postgresql"
+    # The DBAPI connection under the transaction: psycopg's for COPY, sqlite3's for executemany.
+    driver: Any = connection.connection.driver_connection
+    columns: list[Any] = []
+    processors: list[Any] = []
+    statement = ""
+    copy: Any = None
+    count = 0
+    with ExitStack() as stack:
+        for batch in records:
+            if not batch:
+                continue
+            if not columns:
+                names = batch[0].keys()
+                unknown = set(names) - _RECORD_COLUMNS.keys()
+                if unknown:
+                    raise CatalogError(f"not record columns: {', '.join(sorted(unknown))}")
+                if "file_id" in names:
+                    raise CatalogError("record rows must not carry file_id: it is given apart")
+                columns = [c for c in Record.__table__.columns if c.name in names]
+                processors = [c.type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+                quoted = ", ".join(
+                    dialect.identifier_preparer.quote(n)
+                    for n in ["file_id", *(c.name for c in columns)]
+                )
+                if postgres:
+                    cursor = stack.enter_context(driver.cursor())
+                    copy = stack.enter_context(cursor.copy(f"COPY records ({quoted}) FROM STDIN"))
+                else:
+                    marks = ", ".join("?" * (len(columns) + 1))
+                    statement = f"INSERT INTO records ({quoted}) VALUES ({marks})"
+            rows = _rows(file_id, batch, columns, processors, postgres)
+            if copy is not None:
+                for row in rows:
+                    copy.write_row(row)
+            else:
+                driver.executemany(statement, rows)
+            count += len(batch)
+    return count
+
+
+_RECORD_COLUMNS = {c.name: c for c in Record.__table__.columns}
+
+
+def _rows(
+    file_id: int,
+    batch: Sequence[dict[str, Any]],
+    columns: Sequence[Any],
+    processors: Sequence[Any],
+    postgres: bool,
+) -> list[tuple[Any, ...]]:
+    """One batch as tuples in column order, built column by column (measured about twice as
+    fast as row by row)."""
+    values: list[list[Any]] = []
+    for column, process in zip(columns, processors, strict=True):
+        cells = [row[column.name] for row in batch]
+        if process is not None:
+            cells = [None if v is None else process(v) for v in cells]
+        if postgres and column.type.python_type is str:
+            present = [v for v in cells if v is not None]
+            if "\x00" in "".join(present):
+                cells = [_no_nul(v) for v in cells]
+        values.append(cells)
+    return list(zip(itertools.repeat(file_id, len(batch)), *values, strict=True))
+
+
 # -- cutoff and labels ---------------------------------------------------------------------------
 
 CUTOFF_KEY = "cutoff"
@@ -441,6 +708,7 @@ def relabel_catalog(catalog: Catalog, cutoff: Cutoff) -> RelabelResult:
     with catalog.engine.begin() as connection:
         connection.execute(delete(Setting).where(Setting.key == CUTOFF_KEY))
         connection.execute(insert(Setting).values(key=CUTOFF_KEY, value=cutoff.name))
+        _serialise_labelling(connection)
         relabel(connection, cutoff)
         return label_counts(connection)
 
@@ -891,7 +1159,8 @@ def record_texts(catalog: Catalog, file_id: int, results: Sequence[TextResult]) 
             ],
         )
         if any(r.text_sha256 for r in results):
-            relabel(connection, _cutoff_in(connection), affected_by_texts_of(file_id))
+            _serialise_labelling(connection)
+            relabel(connection, _cutoff_in(connection), affected_by_texts_of(connection, file_id))
 
 
 # -- exports -------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -103,6 +104,21 @@ class Record(Base):
         Index("ix_records_payload_digest_key", "payload_digest_key"),
         Index("ix_records_original_record_id", "original_record_id"),
         Index("ix_records_label", "label"),
+        # Only revisits carry these (migration 0005): labelling a new file finds the earlier
+        # revisits whose original it may hold through them.
+        Index(
+            "ix_records_refers_to",
+            "refers_to",
+            sqlite_where=text("refers_to IS NOT NULL"),
+            postgresql_where=text("refers_to IS NOT NULL"),
+        ),
+        Index(
+            "ix_records_refers_to_surt",
+            "refers_to_surt",
+            "refers_to_date",
+            sqlite_where=text("refers_to_surt IS NOT NULL"),
+            postgresql_where=text("refers_to_surt IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

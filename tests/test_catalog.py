@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -169,3 +171,160 @@ def test_upgrade_from_0001_backfills_capture_flags(db_url: str) -> None:
         (100, False, True, False),
         (200, True, False, True),
     ]
+
+
+def test_sqlite_catalog_runs_in_wal_mode_with_normal_sync(sqlite_catalog: Catalog) -> None:
+    with sqlite_catalog.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        # 1 = NORMAL: crash-safe under WAL (a power cut may lose the last commit, not the file).
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+# -- the bulk path for records ---------------------------------------------------------------------
+
+AWKWARD = "tab\there, new\nline, back\\slash, \\N, quote ' \" , comma, ü, 😀, \r\x7f end"
+
+
+def _row(offset: int, **changes: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "offset": offset,
+        "length": 2**40 + offset,
+        "warc_record_id": f"<urn:uuid:{offset}>",
+        "record_type": "response",
+        "target_uri": "http://a.test/",
+        "surt": "test,a)/",
+        "capture_time": datetime(2019, 3, 14, 9, 0, 0, 123456, tzinfo=UTC),
+        "date_raw": "2019-03-14T09:00:00.123456Z",
+        "date_precision": "microsecond",
+        "http_status": 200,
+        "mime": "text/html",
+        "content_length": 2**53 + 1,
+        "payload_length": 0,
+        "payload_sha256": None,
+        "block_digest": None,
+        "block_digest_algorithm": None,
+        "block_digest_status": "absent",
+        "payload_digest": None,
+        "payload_digest_algorithm": None,
+        "payload_digest_status": "absent",
+        "payload_digest_matched": None,
+        "truncated": AWKWARD,
+        "revisit_profile": None,
+        "refers_to": None,
+        "refers_to_target_uri": None,
+        "refers_to_date_raw": None,
+        "refers_to_date": datetime(1999, 12, 31, 23, 59, 59, tzinfo=UTC),
+        "last_modified_raw": "",
+        "last_modified": None,
+        "is_capture": True,
+        "date_trusted": False,
+        "damaged": True,
+        "payload_digest_key": None,
+        "refers_to_surt": None,
+    }
+    row.update(changes)
+    return row
+
+
+def test_record_rows_are_stored_exactly(catalog: Catalog) -> None:
+    claim = catalog.claim_file("e" * 64, 10, "/x/e.warc")
+    rows = [_row(i) for i in range(5)]
+    rows[1]["capture_time"] = None
+    rows[2]["capture_time"] = datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=UTC)
+    rows[3]["truncated"] = None
+    rows[4]["is_capture"] = False
+    catalog.record_file(claim.file_id, _summary(), [rows[:2], [], rows[2:]], [])
+    stored = list(catalog.records_of_file(claim.file_id))
+    assert len(stored) == 5
+    for row, record in zip(rows, stored, strict=True):
+        assert {k: getattr(record, k) for k in row} == row
+        assert record.file_id == claim.file_id
+
+
+def test_nul_in_a_header_value_is_kept_by_sqlite_and_replaced_on_postgresql(
+    catalog: Catalog,
+) -> None:
+    claim = catalog.claim_file("f" * 64, 10, "/x/f.warc")
+    catalog.record_file(claim.file_id, _summary(), [[_row(0, truncated="a\x00b")]], [])
+    (record,) = catalog.records_of_file(claim.file_id)
+    postgres = catalog.engine.dialect.name == "postgresql"
+    assert record.truncated == ("a\ufffdb" if postgres else "a\x00b")
+
+
+def test_a_refused_row_records_nothing_and_fails_the_file(catalog: Catalog) -> None:
+    claim = catalog.claim_file("g" * 64, 10, "/x/g.warc")
+    rows = [_row(0), _row(1, record_type=None)]  # NOT NULL
+    with pytest.raises(CatalogError, match="rolled back"):
+        catalog.record_file(claim.file_id, _summary(), [rows], [])
+    assert catalog.count_records() == 0
+    file = catalog.file_by_sha256("g" * 64)
+    assert file is not None and file.status == "failed" and file.claimed_by is None
+    (problem,) = catalog.errors_of_file(claim.file_id)
+    assert problem[0] is None and "rolled back" in problem[1]
+    retry = catalog.claim_file("g" * 64, 10, "/x/g.warc")
+    assert retry.granted
+
+
+def test_rows_with_unknown_columns_are_refused(catalog: Catalog) -> None:
+    claim = catalog.claim_file("h" * 64, 10, "/x/h.warc")
+    with pytest.raises(CatalogError, match="not record columns: colour"):
+        catalog.record_file(claim.file_id, _summary(), [[_row(0, colour="red")]], [])
+    assert catalog.count_records() == 0
+
+
+def test_an_abandoned_claim_is_failed_and_tried_again(catalog: Catalog) -> None:
+    claim = catalog.claim_file("i" * 64, 10, "/x/i.warc")
+    catalog.abandon_claim(claim.file_id, "worker cancelled")
+    file = catalog.file_by_sha256("i" * 64)
+    assert file is not None and file.status == "failed"
+    assert catalog.errors_of_file(claim.file_id) == [(None, "worker cancelled")]
+    assert catalog.claim_file("i" * 64, 10, "/x/i.warc").granted
+
+
+# -- leases: a claim lives as long as its writer's session (PostgreSQL) ----------------------------
+
+
+@pytest.mark.postgres
+def test_a_lease_makes_a_claim_live_on_any_host_until_its_session_ends(db_url: str) -> None:
+    if "://" not in db_url:
+        pytest.skip("leases are PostgreSQL's")
+    holder, other = Catalog.open(db_url), Catalog.open(db_url)
+    try:
+        claim = holder.claim_file("j" * 64, 10, "/x/j.warc")
+        with holder.engine.begin() as connection:
+            connection.execute(
+                text("UPDATE warc_files SET claimed_by = 'far.away:1' WHERE id = :id"),
+                {"id": claim.file_id},
+            )
+        busy = other.claim_file("j" * 64, 10, "/y/j.warc")
+        assert not busy.granted and busy.status == "ingesting"
+        holder.close()  # the writer's session ends (its machine is gone)
+        takeover = other.claim_file("j" * 64, 10, "/y/j.warc")
+        assert takeover.granted and takeover.file_id == claim.file_id
+        # The new claimant holds the lease in turn, until it records the file.
+        assert not holder.claim_file("j" * 64, 10, "/z/j.warc").granted
+        other.record_file(takeover.file_id, _summary(), [[_row(0)]], [])
+        assert holder.claim_file("j" * 64, 10, "/z/j.warc").status == "complete"
+    finally:
+        holder.close()
+        other.close()
+
+
+@pytest.mark.postgres
+def test_recording_a_file_releases_its_lease_and_its_connection(db_url: str) -> None:
+    if "://" not in db_url:
+        pytest.skip("leases are PostgreSQL's")
+    catalog = Catalog.open(db_url)
+    try:
+        for n in range(3):
+            claim = catalog.claim_file(f"{n}" * 64, 10, f"/x/{n}.warc")
+            catalog.record_file(claim.file_id, _summary(), [[_row(0)]], [])
+        with catalog.engine.connect() as connection:
+            held = connection.execute(
+                text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+            ).scalar_one()
+        assert held == 0
+        assert catalog._leases == {}
+    finally:
+        catalog.close()

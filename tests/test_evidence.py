@@ -393,3 +393,74 @@ def test_revisit_loop_is_unverified_and_counted(catalog: Catalog, tmp_path: Path
     assert got[("http://a.test/loop", "2021-02-01T00:00:00Z")] == ("unverified", "none", None)
     stats = catalog_stats(catalog)
     assert (stats.revisit_loops, stats.dangling_revisits) == (2, 0)
+
+
+@st.composite
+def files_with_revisits_across_them(draw: st.DrawFn) -> list[list]:
+    """Files whose revisits point at records of other files, by each of the three links."""
+    files: list[list] = []
+    originals: list = []
+    for f in range(draw(st.integers(2, 4))):
+        records: list = []
+        for n in range(draw(st.integers(1, 4))):
+            date = draw(st.sampled_from(DATES[:6]))
+            record_id = f"<urn:uuid:{f}-{n}>"
+            link = draw(st.sampled_from(["response", "refers-to", "url-date", "digest"]))
+            if link == "response" or not originals:
+                url = f"http://h{draw(st.integers(0, 2))}.test/p"
+                body = draw(st.sampled_from(BODIES))
+                made = response(url, body, date, record_id=record_id)
+                originals.append(made)
+            else:
+                target = draw(st.sampled_from(originals))
+                url = target.get("WARC-Target-URI")
+                made = revisit(
+                    url,
+                    date,
+                    refers_to=target.id if link == "refers-to" else None,
+                    refers_to_target_uri=url if link == "url-date" else None,
+                    refers_to_date=target.get("WARC-Date") if link == "url-date" else None,
+                    payload_digest=target.get("WARC-Payload-Digest") if link == "digest" else None,
+                    record_id=record_id,
+                )
+                if draw(st.booleans()):
+                    originals.append(made)  # later revisits may point at this one: chains
+            records.append(made)
+        files.append(records)
+    return files
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(files=files_with_revisits_across_them(), order=st.randoms())
+def test_labelling_file_by_file_equals_relabelling_everything(
+    files: list[list], order: object, tmp_path_factory: object
+) -> None:
+    """What each new file relabels (the captures it can affect) is never too little."""
+    tmp = tmp_path_factory.mktemp("incremental")  # type: ignore[attr-defined]
+    catalog = Catalog.open(str(tmp / "c.db"))
+    try:
+        order.shuffle(files)  # type: ignore[attr-defined]
+        for n, records in enumerate(files):
+            ingest_file(catalog, write_warc(tmp / f"{n}.warc.gz", records))
+
+        def state() -> dict[int, tuple[object, ...]]:
+            with catalog.engine.connect() as connection:
+                rows = connection.execute(
+                    select(
+                        Record.id,
+                        Record.label,
+                        Record.evidence_kind,
+                        Record.evidence_record_id,
+                        Record.original_record_id,
+                    )
+                ).all()
+            return {row.id: tuple(row[1:]) for row in rows}
+
+        incremental = state()
+        assert any(label is not None for label, *_ in incremental.values())
+        relabel_catalog(catalog, catalog_cutoff(catalog))
+        assert state() == incremental
+    finally:
+        catalog.close()
