@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 # Digest sizes in bytes (RFC 1321, FIPS 180-4). They decide which text encodings of a value fit.
 _DIGEST_SIZES: dict[str, int] = {
@@ -19,8 +20,20 @@ _DIGEST_SIZES: dict[str, int] = {
     "sha384": 48,
     "sha512": 64,
 }
+# The named constructors: hashlib.new() looks the name up on every call, once per record here.
+_HASHERS: dict[str, Callable[..., Any]] = {
+    "md5": hashlib.md5,
+    "sha1": hashlib.sha1,
+    "sha224": hashlib.sha224,
+    "sha256": hashlib.sha256,
+    "sha384": hashlib.sha384,
+    "sha512": hashlib.sha512,
+}
 _HEX = re.compile(r"[0-9A-Fa-f]+", re.ASCII)
 _BASE32 = re.compile(r"[A-Za-z2-7]+=*", re.ASCII)
+_BASE32_AS_INT = str.maketrans(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567", "0123456789abcdefghijklmnopqrstuv"
+)
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]+=*", re.ASCII)
 
 
@@ -78,11 +91,15 @@ class MultiHasher:
     """Feeds the same bytes to several hashlib hashers, streaming: update() may be called often."""
 
     def __init__(self, algorithms: Iterable[str]) -> None:
-        names = {name for name in map(_canonical_algorithm, algorithms) if name is not None}
+        names: set[str] = set()
+        for label in algorithms:
+            name = label if label in _HASHERS else _canonical_algorithm(label)
+            if name is not None:
+                names.add(name)
         # usedforsecurity=False: these digests check integrity, and it keeps md5/sha1 usable on
         # FIPS-mode Pythons, where hashlib otherwise refuses them.
         self._hashers = tuple(
-            (name, hashlib.new(name, usedforsecurity=False)) for name in sorted(names)
+            (name, _HASHERS[name](usedforsecurity=False)) for name in sorted(names)
         )
 
     def update(self, data: bytes | bytearray | memoryview) -> None:
@@ -153,11 +170,12 @@ def _from_base32(text: str, size: int) -> bytes | None:
     # Padding is often dropped (or miscounted), so the unpadded length is what must fit.
     if len(unpadded) != -(-size * 8 // 5) or not _BASE32.fullmatch(text):
         return None
-    padded = unpadded.upper() + "=" * (-len(unpadded) % 8)
-    try:
-        return base64.b32decode(padded)
-    except binascii.Error:
-        return None
+    # base64.b32decode is pure Python and was the costliest step of parsing a digest header; the
+    # regex above admits only the RFC 4648 alphabet, so mapping it onto int()'s base-32 digits
+    # is total. Bits past the last whole byte are ignored, as b32decode ignores them.
+    number = int(unpadded.upper().translate(_BASE32_AS_INT), 32)
+    spare = len(unpadded) * 5 - size * 8
+    return (number >> spare).to_bytes(size, "big")
 
 
 def _from_base64(text: str, size: int) -> bytes | None:

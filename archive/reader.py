@@ -26,7 +26,7 @@ import zlib
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Literal
+from typing import IO, Literal, Protocol
 
 from archive.errors import WarcFormatError
 
@@ -86,10 +86,9 @@ class Headers:
 
     def __init__(self, fields: list[tuple[str, str]]) -> None:
         self._fields = fields
-        self._index: dict[str, str] = {}
-        for name, value in fields:
-            # The first occurrence wins: WARC fields are not repeatable except WARC-Concurrent-To.
-            self._index.setdefault(name.lower(), value)
+        # The first occurrence wins (assigned last): WARC fields are not repeatable except
+        # WARC-Concurrent-To.
+        self._index = {name.lower(): value for name, value in reversed(fields)}
 
     def get(self, name: str) -> str | None:
         """The first value of field ``name``, or None."""
@@ -394,6 +393,25 @@ class RecordBlock:
 # --- records --------------------------------------------------------------------------------
 
 
+class Block(Protocol):
+    """The block of a record as the stages after the reader see it."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes (all that is left when negative); b"" at the end."""
+        ...
+
+    @property
+    def shortfall(self) -> int:
+        """Declared bytes missing when the block was read to its end."""
+        ...
+
+
+class _LengthSource(Protocol):
+    """Whoever knows where a record ends: the reader that framed it."""
+
+    def _finish(self, record: ArchiveRecord, /) -> int: ...
+
+
 @dataclass
 class ArchiveRecord:
     """One record as read: where it starts, its header fields and its block stream.
@@ -410,8 +428,8 @@ class ArchiveRecord:
     target_uri: str | None
     date_raw: str | None
     content_length: int | None
-    block: RecordBlock
-    _reader: ArchiveReader
+    block: Block
+    _reader: _LengthSource
 
     @property
     def length(self) -> int:
@@ -522,7 +540,7 @@ def _declared_length(head: _Head) -> tuple[int | None, str | None]:
 
 
 def _record_from(
-    head: _Head, offset: int, block: RecordBlock, content_length: int | None, reader: ArchiveReader
+    head: _Head, offset: int, block: RecordBlock, content_length: int | None, reader: _LengthSource
 ) -> ArchiveRecord:
     headers = Headers(head.fields)
     if head.kind == "arc":
@@ -640,12 +658,30 @@ def _gzip_layout(first_member: _Bytes, kind: Literal["warc", "arc"]) -> Compress
 # --- the reader -----------------------------------------------------------------------------
 
 
-class ArchiveReader:
-    """Iterates the records of one local WARC or ARC file; problems are collected, not raised."""
+class RecordReader(Protocol):
+    """What ingest reads a file with: records, the file's format, and the problems found."""
 
-    def __init__(self, path: Path, archive_format: ArchiveFormat | None = None) -> None:
+    format: ArchiveFormat
+    problems: list[WarcFormatError]
+
+    def __iter__(self) -> Iterator[ArchiveRecord]: ...
+
+
+class ArchiveReader:
+    """Iterates the records of one local WARC or ARC file; problems are collected, not raised.
+
+    ``start`` is where reading begins: the offset of a record (or of damage) in a ``gzip`` or
+    ``none`` file, so that another reader can hand the rest of a file over.
+    """
+
+    def __init__(
+        self, path: Path, archive_format: ArchiveFormat | None = None, *, start: int = 0
+    ) -> None:
         self.path = path
         self.format = archive_format or detect_format(path)
+        if start and self.format.compression == "gzip-stream":
+            raise ValueError("a whole-file gzip stream is only read from its start")
+        self.start = start
         self.problems: list[WarcFormatError] = []
         self._current: ArchiveRecord | None = None
         self._finisher: Callable[[], int] | None = None
@@ -673,8 +709,7 @@ class ArchiveReader:
             self._length = self._finisher()
         return self._length
 
-    def _report_shortfall(self, record: ArchiveRecord, cause: str) -> bool:
-        block = record.block
+    def _report_shortfall(self, record: ArchiveRecord, block: RecordBlock, cause: str) -> bool:
         block.drain()
         if block.shortfall:
             # A block shorter than its Content-Length is a record cut short. warcio reads such
@@ -693,7 +728,8 @@ class ArchiveReader:
             inflater = _Inflater(fh, 0, whole_stream=True)
             source = _Bytes(inflater.fill)
         else:
-            source = _Bytes(lambda: fh.read(_READ_SIZE))
+            fh.seek(self.start)
+            source = _Bytes(lambda: fh.read(_READ_SIZE), self.start)
         reported_end = False
         while True:
             source.skip_blank_lines()
@@ -721,10 +757,10 @@ class ArchiveReader:
             block = RecordBlock(source, declared)
             record = _record_from(head, offset, block, declared, self)
 
-            def finish(record: ArchiveRecord = record) -> int:
+            def finish(record: ArchiveRecord = record, block: RecordBlock = block) -> int:
                 nonlocal reported_end
                 cause = inflater.cause() if inflater else "the file ends"
-                if self._report_shortfall(record, cause):
+                if self._report_shortfall(record, block, cause):
                     reported_end = True
                 end = source.position
                 missing_trailer = not source.skip_blank_lines() and not source.at_end()
@@ -773,7 +809,7 @@ class ArchiveReader:
 
     def _members(self, fh: IO[bytes]) -> Generator[ArchiveRecord, None, None]:
         size = fh.seek(0, 2)
-        offset: int | None = 0
+        offset: int | None = self.start
         while offset is not None and offset < size:
             fh.seek(offset)
             if not fh.read(3).startswith(_GZIP_MAGIC + b"\x08"):
@@ -811,10 +847,11 @@ class ArchiveReader:
 
             def finish(
                 record: ArchiveRecord = record,
+                block: RecordBlock = block,
                 inflater: _Inflater = inflater,
                 source: _Bytes = source,
             ) -> int:
-                cut = self._report_shortfall(record, inflater.cause())
+                cut = self._report_shortfall(record, block, inflater.cause())
                 source.skip_blank_lines()
                 extra = source.discard(1 << 62)
                 if extra:

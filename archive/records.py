@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
@@ -272,6 +273,11 @@ def _clean_uri(value: str | None) -> str | None:
     return _strip_brackets(value)
 
 
+# A capture's request, response and metadata records follow each other and name the same URI,
+# and the surt package's canonicalisation is the costliest step of describing a small record.
+# The cache is kept small on purpose: it serves neighbours, not a whole crawl (nor a benchmark
+# input made of copies of one file).
+@functools.lru_cache(maxsize=16)
 def _surt(uri: str) -> str | None:
     """The SURT key of a web URI, or None when the URI does not parse (RFC 3986)."""
     try:
