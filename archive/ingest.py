@@ -14,19 +14,29 @@ import hashlib
 import os
 import pickle
 import tempfile
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, wait
+from concurrent.futures import Future
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
-from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, Any
 
 from archive import __version__
 from archive.catalog import Catalog, FileSummary, record_texts, text_candidates
-from archive.errors import SourceError, WarcFormatError
+from archive.errors import CatalogError, SourceError, WarcFormatError
+from archive.executors import (
+    WINDOW_PER_WORKER,
+    DaskExecutor,
+    Executor,
+    ExecutorError,
+    in_order,
+    open_executor,
+)
+from archive.fastreader import open_reader
 from archive.models import WarcFile
-from archive.reader import ArchiveFormat, ArchiveReader, detect_format
+from archive.reader import ArchiveFormat, RecordReader, detect_format
 from archive.records import RecordFacts, describe_record
 from archive.remote import (
     Download,
@@ -102,55 +112,80 @@ def ingest(
     jobs: int = 1,
     on_progress: Progress | None = None,
     remote: RemoteOptions | None = None,
+    executor: str | Executor = "local",
+    scheduler: str | None = None,
+    window: int | None = None,
 ) -> Iterator[FileReport]:
     """Ingest every file named by ``inputs`` (files, directories, globs, http(s) URLs).
 
-    One report is yielded per file, in input order. With ``jobs`` > 1 files are ingested by
-    that many processes; with one job the inputs are read as they come (a long list streams).
+    One report is yielded per file, in input order, as soon as it and those before it are done.
+    ``executor`` says where files are ingested: ``local`` (this process, or ``jobs``
+    processes) or ``dask`` (the workers of the cluster at ``scheduler``, which write to the
+    catalog themselves), or an ``Executor`` the caller opened (and closes). ``inputs`` is read
+    lazily: at most ``window`` files (default: four per worker) are between the oldest one not
+    yet reported and the newest one started, so a list of millions of lines streams.
     ``remote`` says how URLs are fetched.
     """
     remote = remote or RemoteOptions()
-    if jobs <= 1:
-        for source in expand_inputs(inputs):
-            yield _ingest_source(catalog, source, remote, on_progress)
-        return
-    sources = list(expand_inputs(inputs))
-    readable = [s for s in sources if s.problem is None]
-    if len(readable) <= 1:
-        for source in sources:
-            yield _ingest_source(catalog, source, remote, on_progress)
-        return
-    url = catalog.engine.url.render_as_string(hide_password=False)
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
-    with pool:
-        futures = {
-            s.location: pool.submit(_ingest_in_worker, url, s, remote)
-            for s in sources
-            if s.problem is None
-        }
-        for source in sources:
-            if source.problem is not None:
-                yield _ingest_source(catalog, source, remote, None)
-                continue
-            report = futures[source.location].result()
-            if report.status == "busy":
-                # Copies of one file under several names race for one claim. Once every worker
-                # is done the winner's row is final, and this copy is skipped as in a serial run.
-                wait(futures.values())
-                report = _ingest_source(catalog, source, remote, None)
-            if on_progress is not None and report.size:
+    dask = executor == "dask" or isinstance(executor, DaskExecutor)
+    if dask and catalog.engine.dialect.name == "sqlite":
+        raise ExecutorError(
+            "the Dask executor needs a catalog every worker can reach (postgresql://...): "
+            f"{catalog.engine.url.database} is an SQLite file on this machine; use --jobs N "
+            "to ingest here in parallel"
+        )
+    with ExitStack() as stack:
+        if isinstance(executor, Executor):
+            runner = executor
+        else:
+            runner = stack.enter_context(open_executor(executor, jobs=jobs, scheduler=scheduler))
+        url = catalog.engine.url.render_as_string(hide_password=False)
+        # Remote workers may not see this machine's files after the run: they extract the texts
+        # of each file while they have it (a local pool leaves that to the text stage).
+        texts = remote.extract_text and dask
+
+        def submit(source: Source) -> Future[FileReport]:
+            if source.problem is not None or runner.in_process:
+                done: Future[FileReport] = Future()
+                done.set_result(_ingest_source(catalog, source, remote, on_progress))
+                return done
+            return runner.submit(_ingest_in_worker, url, source, remote, texts)
+
+        def failed(source: Source, exc: BaseException) -> FileReport:
+            shown = redact(source.location) if is_remote(source.location) else source.location
+            return FileReport(shown, "failed", errors=(Problem(None, runner.reason(exc)),))
+
+        def busy(report: FileReport) -> bool:
+            # Copies of one file under several names race for one claim; the loser is run again
+            # once the tasks running beside it are done, and is then skipped as in a serial run.
+            return report.status == "busy" and not runner.in_process
+
+        # In this process a file is done when submitted: reading ahead would only delay reports.
+        size = window or (1 if runner.in_process else WINDOW_PER_WORKER * runner.workers)
+        for report in in_order(
+            expand_inputs(inputs), submit, window=size, failed=failed, again=busy
+        ):
+            if on_progress is not None and report.size and not runner.in_process:
                 on_progress(report.size)
             yield report
 
 
 _worker_catalogs: dict[str, Catalog] = {}
+_worker_catalogs_lock = threading.Lock()
 
 
-def _ingest_in_worker(url: str, source: Source, remote: RemoteOptions) -> FileReport:
-    catalog = _worker_catalogs.get(url)
-    if catalog is None:
-        catalog = _worker_catalogs[url] = Catalog.open(url)
-    return _ingest_source(catalog, source, remote, None)
+def _ingest_in_worker(
+    url: str, source: Source, remote: RemoteOptions, texts: bool = False
+) -> FileReport:
+    """The task an executor runs: one file, into the catalog at ``url`` (opened once a process)."""
+    with _worker_catalogs_lock:  # a Dask worker may run several tasks in threads
+        catalog = _worker_catalogs.get(url)
+        if catalog is None:
+            catalog = _worker_catalogs[url] = Catalog.open(url)
+    report = _ingest_source(catalog, source, remote, None)
+    if texts and not is_remote(source.location) and report.status in ("complete", "partial"):
+        _extract_texts(catalog, report, Path(source.location))
+    return report
 
 
 def _ingest_source(
@@ -295,7 +330,7 @@ def ingest_file(
         )
 
     with _Spool() as spool:
-        reader = ArchiveReader(path, archive_format)
+        reader = open_reader(path, archive_format)
         try:
             for facts in _read(reader, on_progress):
                 spool.add(facts)
@@ -324,7 +359,7 @@ def ingest_file(
         )
 
 
-def _read(reader: ArchiveReader, on_progress: Progress | None) -> Iterator[RecordFacts]:
+def _read(reader: RecordReader, on_progress: Progress | None) -> Iterator[RecordFacts]:
     done = 0
     for record in reader:
         seen = len(reader.problems)
@@ -374,9 +409,21 @@ def _record(
         http_etag=origin.file.etag if origin is not None else None,
         http_last_modified=origin.file.last_modified if origin is not None else None,
     )
-    catalog.record_file(
-        file_id, summary, spool.batches(), [(p.offset, p.message) for p in problems]
-    )
+    try:
+        catalog.record_file(
+            file_id, summary, spool.batches(), [(p.offset, p.message) for p in problems]
+        )
+    except CatalogError as exc:
+        # The file's transaction rolled back (a lost connection, a row the database refused):
+        # nothing of it is recorded, the catalog marks it failed, and the next run retries it.
+        return FileReport(
+            location,
+            "failed",
+            sha256,
+            size,
+            errors=(Problem(None, str(exc)),),
+            format=archive_format.describe() if archive_format else None,
+        )
     return FileReport(
         location,
         status,
@@ -409,7 +456,9 @@ class _Spool:
             self._file.close()
 
     def add(self, facts: RecordFacts) -> None:
-        row = asdict(facts)
+        # A shallow copy of the fields: dataclasses.asdict deep-copies every value, which cost
+        # more than reading the record. RecordFacts holds only immutable values.
+        row = dict(vars(facts))
         del row["problems"], row["warcinfo"]
         self._batch.append(row)
         self.count += 1

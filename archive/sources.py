@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import glob
 import os
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,8 @@ from archive.remote import is_remote, redact, url_problem
 # What a directory walk picks up. A file named explicitly is taken whatever its name.
 ARCHIVE_SUFFIXES = (".warc", ".warc.gz", ".arc", ".arc.gz", ".warc.gzip")
 _GLOB_CHARS = frozenset("*?[")
+# How many of the latest file names ``expand_inputs`` remembers to drop a name given twice.
+RECENT_NAMES = 100_000
 
 
 @dataclass(frozen=True)
@@ -41,13 +44,21 @@ def read_input_list(lines: Iterable[str]) -> Iterator[str]:
 
 
 def expand_inputs(inputs: Iterable[str]) -> Iterator[Source]:
-    """Yield each file named by ``inputs``, in a stable order, and each input that names none."""
-    seen: set[str] = set()
+    """Yield each file named by ``inputs``, in a stable order, and each input that names none.
+
+    ``inputs`` is read lazily, one input at a time. A file named twice is yielded once when
+    the two names are among the last ``RECENT_NAMES`` files (a list of millions of lines is
+    not held in memory); a copy named further apart is found by its SHA-256 and skipped.
+    """
+    seen: OrderedDict[str, None] = OrderedDict()
     for given in inputs:
         for source in _expand_one(given):
-            if source.problem is None and source.location in seen:
-                continue
-            seen.add(source.location)
+            if source.problem is None:
+                if source.location in seen:
+                    continue
+                seen[source.location] = None
+                if len(seen) > RECENT_NAMES:
+                    seen.popitem(last=False)
             yield source
 
 

@@ -31,6 +31,7 @@ from archive.cutoffs import DEFAULT_CUTOFF, Cutoff, parse_cutoff
 from archive.dates import parse_warc_date
 from archive.errors import ArchiveError
 from archive.evidence import KINDS, LABELS
+from archive.executors import EXECUTORS
 from archive.ingest import FileReport, ingest
 from archive.lookup import (
     Capture,
@@ -146,7 +147,22 @@ def cli(ctx: click.Context, db: str) -> None:
     default=1,
     show_default=True,
     type=click.IntRange(1, 256),
-    help="Files ingested in parallel processes.",
+    help="Files ingested in parallel processes (local executor), and text stage processes.",
+)
+@click.option(
+    "--executor",
+    type=click.Choice(EXECUTORS),
+    default="local",
+    show_default=True,
+    envvar="ARCHIVIST_EXECUTOR",
+    help="Where files are ingested: here (--jobs processes) or on a Dask cluster "
+    "(--scheduler), whose workers write to the catalog. Env: ARCHIVIST_EXECUTOR.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="ARCHIVIST_DASK_SCHEDULER",
+    help="The Dask scheduler for --executor dask (tcp://HOST:PORT). Env: ARCHIVIST_DASK_SCHEDULER.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per input file.")
 @click.option(
@@ -168,6 +184,8 @@ def ingest_command(
     inputs: tuple[str, ...],
     from_list: IO[str] | None,
     jobs: int,
+    executor: str,
+    scheduler: str | None,
     as_json: bool,
     progress: bool | None,
     text: bool,
@@ -184,10 +202,22 @@ def ingest_command(
         named = itertools.chain(inputs, read_input_list(from_list))
     remote = dataclasses.replace(remote, extract_text=text)
     show_bar = sys.stderr.isatty() if progress is None else progress
-    reports: list[FileReport] = []
-    with _catalog(ctx) as catalog, _progress_bar(inputs, show_bar) as advance:
-        for report in ingest(catalog, named, jobs=jobs, on_progress=advance, remote=remote):
-            reports.append(report)
+    # Counts, not the reports: a list of millions of inputs streams through.
+    tally = _Tally()
+    with (
+        _catalog(ctx) as catalog,
+        _progress_bar(inputs, show_bar, sized=from_list is None) as advance,
+    ):
+        for report in ingest(
+            catalog,
+            named,
+            jobs=jobs,
+            on_progress=advance,
+            remote=remote,
+            executor=executor,
+            scheduler=scheduler,
+        ):
+            tally.add(report)
             for problem in report.errors:
                 where = (
                     report.path if problem.offset is None else f"{report.path} @ {problem.offset}"
@@ -198,14 +228,14 @@ def ingest_command(
             else:
                 click.echo(_report_line(report))
         if not as_json:
-            click.echo(_summary(reports))
+            click.echo(tally.summary())
         if text:
             # Text failures are statuses on captures, not problems with the input files.
             texts = extract_catalog_texts(catalog, jobs=jobs)
             # JSON output stays one object per input file; `archivist text --json` reports.
             if not as_json and (texts.captures or texts.problems):
                 click.echo(_text_summary(texts))
-    if any(not r.clean for r in reports):
+    if not tally.clean:
         ctx.exit(1)
 
 
@@ -217,7 +247,10 @@ def _text_summary(report: TextReport) -> str:
 
 
 @contextmanager
-def _progress_bar(inputs: Sequence[str], enabled: bool) -> Iterator[Callable[[int], None] | None]:
+def _progress_bar(
+    inputs: Sequence[str], enabled: bool, *, sized: bool = True
+) -> Iterator[Callable[[int], None] | None]:
+    """A bar of bytes read; ``sized`` when the inputs can be sized up front (not a list)."""
     if not enabled:
         yield None
         return
@@ -225,11 +258,13 @@ def _progress_bar(inputs: Sequence[str], enabled: bool) -> Iterator[Callable[[in
 
     from archive.sources import expand_inputs
 
-    total = 0
-    for source in expand_inputs(inputs):
-        if source.problem is None:
-            with suppress(OSError):  # a file gone by now is reported by the ingest itself
-                total += Path(source.location).stat().st_size
+    total: int | None = None
+    if sized:
+        total = 0
+        for source in expand_inputs(inputs):
+            if source.problem is None:
+                with suppress(OSError):  # a file gone by now is reported by the ingest itself
+                    total += Path(source.location).stat().st_size
     with tqdm(
         total=total,
         unit="B",
@@ -251,14 +286,29 @@ def _report_line(report: FileReport) -> str:
     return f"{report.status:<9} {report.path}" + (f"  ({detail})" if detail else "")
 
 
-def _summary(reports: Sequence[FileReport]) -> str:
-    counts: dict[str, int] = {}
-    for report in reports:
-        counts[report.status] = counts.get(report.status, 0) + 1
-    by_status = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
-    records = sum(r.records for r in reports)
-    problems = sum(len(r.errors) for r in reports)
-    return f"{len(reports)} files ({by_status}); {records} records added; {problems} problems"
+@dataclasses.dataclass
+class _Tally:
+    """What the ingest reports add up to, kept as counts."""
+
+    files: int = 0
+    records: int = 0
+    problems: int = 0
+    clean: bool = True
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def add(self, report: FileReport) -> None:
+        self.files += 1
+        self.records += report.records
+        self.problems += len(report.errors)
+        self.clean = self.clean and report.clean
+        self.counts[report.status] = self.counts.get(report.status, 0) + 1
+
+    def summary(self) -> str:
+        by_status = ", ".join(f"{n} {status}" for status, n in sorted(self.counts.items()))
+        return (
+            f"{self.files} files ({by_status}); {self.records} records added; "
+            f"{self.problems} problems"
+        )
 
 
 # -- lookups -----------------------------------------------------------------------------------
