@@ -93,10 +93,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=600000")
-    # 64 MiB of page cache instead of the default 2 MiB: labelling a file reads and updates the
-    # same few thousand scattered rows in several statements, and index inserts land all over
-    # the B-trees of a large catalog. It is an upper bound, allocated only as pages are read.
-    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
