@@ -32,5 +32,12 @@ lint: $(BIN)/python
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# Archivist against the reference floors (FastWARC, warcio, cdxj-indexer) and its targets, in
+# one run; prints one table and writes it into docs/benchmarks.md. Inputs are cached in
+# bench/.work/. A quick look: make bench BENCH_ARGS="--quick --no-write".
+bench: $(BIN)/python
+	$(BIN)/python -m pip install -q -e ".[bench]"
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf $(DEMO) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -22,10 +22,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import archive.catalog as catalog_module  # noqa: E402
-from archive.catalog import Catalog  # noqa: E402
-from archive.ingest import ingest_file  # noqa: E402
-from bench.catalog_backends import reset_postgres, write_inputs  # noqa: E402
+import archive.catalog as catalog_module
+from archive.catalog import Catalog
+from archive.ingest import ingest_file
+from bench.catalog_backends import reset_postgres, write_inputs
 
 
 def main() -> None:
