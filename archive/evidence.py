@@ -402,16 +402,13 @@ def label_counts(connection: Connection, scope: Any | None = None) -> RelabelRes
     where = [Record.is_capture == true()]
     if scope is not None:
         where.append(scope)
-    by_label = {
-        str(k): int(n)
-        for k, n in connection.execute(
-            select(Record.label, func.count()).where(*where).group_by(Record.label)
-        )
-    }
-    by_kind = {
-        str(k): int(n)
-        for k, n in connection.execute(
-            select(Record.evidence_kind, func.count()).where(*where).group_by(Record.evidence_kind)
-        )
-    }
+    # One pass over the captures for both counts: each is a scan of the table at scale.
+    by_label: dict[str, int] = {}
+    by_kind: dict[str, int] = {}
+    pairs = select(Record.label, Record.evidence_kind, func.count()).where(*where)
+    for label, kind, count in connection.execute(
+        pairs.group_by(Record.label, Record.evidence_kind)
+    ):
+        by_label[str(label)] = by_label.get(str(label), 0) + int(count)
+        by_kind[str(kind)] = by_kind.get(str(kind), 0) + int(count)
     return RelabelResult(sum(by_label.values()), by_label, by_kind)

@@ -103,7 +103,6 @@ class Record(Base):
         Index("ix_records_text_sha256_capture_time", "text_sha256", "capture_time"),
         Index("ix_records_payload_digest_key", "payload_digest_key"),
         Index("ix_records_original_record_id", "original_record_id"),
-        Index("ix_records_label", "label"),
         # Only revisits carry these (migration 0005): labelling a new file finds the earlier
         # revisits whose original it may hold through them.
         Index(
