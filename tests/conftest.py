@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import os
+import random
+import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from warcbuilder import response
 
 from archive.catalog import Catalog
 
@@ -68,3 +73,27 @@ def shared_warcs() -> Path:
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
+
+
+# Records of `large_warc`: enough work (seconds) for a test to kill a writer in the middle.
+LARGE_RECORDS = 8000
+
+
+@pytest.fixture(scope="session")
+def large_warc(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """About 25 MB of gzip members with incompressible bodies: seconds of work to interrupt."""
+    rng = random.Random(7)
+    path = tmp_path_factory.mktemp("large") / "large.warc.gz"
+    with path.open("wb") as fh:
+        for i in range(LARGE_RECORDS):
+            body = rng.randbytes(3000)
+            rec = response(f"http://big.test/{i}", body, "2019-03-14T09:00:00Z", block_digest=None)
+            fh.write(gzip.compress(rec.to_bytes(), compresslevel=1, mtime=0))
+    return path
+
+
+def archivist_command() -> list[str]:
+    """The installed `archivist` console script, to run as a real process."""
+    found = shutil.which("archivist") or str(Path(sys.executable).parent / "archivist")
+    assert Path(found).exists(), "the archivist console script is not installed"
+    return [found]

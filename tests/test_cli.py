@@ -9,7 +9,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
+from conftest import archivist_command
 from warcbuilder import exchange, resource, response, revisit_of, warc_bytes, write_warc
 from warcio.archiveiterator import ArchiveIterator
 
@@ -474,11 +474,9 @@ def test_a_catalog_damaged_after_it_opened_is_one_line(
 
 
 def test_the_installed_archivist_runs(tmp_path: Path, crawl: Path) -> None:
-    found = shutil.which("archivist") or str(Path(sys.executable).parent / "archivist")
-    assert Path(found).exists()
     db = tmp_path / "catalog.db"
     result = subprocess.run(
-        [found, "--db", str(db), "ingest", "--json", str(crawl)],
+        [*archivist_command(), "--db", str(db), "ingest", "--json", str(crawl)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -7,14 +7,11 @@ serial ingest of the same files into SQLite.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import os
-import random
 import shutil
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +21,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import PG_ENV, _reset_postgres
+from conftest import LARGE_RECORDS, PG_ENV, _reset_postgres, archivist_command
 from sqlalchemy import select
 from warcbuilder import exchange, resource, response, revisit_of, warcinfo, write_warc
 
@@ -330,27 +327,6 @@ def test_a_dask_ingest_records_what_a_serial_ingest_records(
     again = runner.invoke(cli, ["--db", pg_url, *args, *map(str, files)])
     assert again.exit_code == 0, again.output
     assert all(line.startswith("skipped") for line in again.stdout.splitlines()[:-1])
-
-
-LARGE_RECORDS = 8000
-
-
-@pytest.fixture(scope="module")
-def large_warc(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 25 MB of gzip members with incompressible bodies: seconds of work to interrupt."""
-    rng = random.Random(7)
-    path = tmp_path_factory.mktemp("large") / "large.warc.gz"
-    with path.open("wb") as fh:
-        for i in range(LARGE_RECORDS):
-            rec = response(f"http://big.test/{i}", rng.randbytes(3000), D_PRE, block_digest=None)
-            fh.write(gzip.compress(rec.to_bytes(), compresslevel=1, mtime=0))
-    return path
-
-
-def archivist_command() -> list[str]:
-    found = shutil.which("archivist") or str(Path(sys.executable).parent / "archivist")
-    assert Path(found).exists(), "the archivist console script is not installed"
-    return [found]
 
 
 def kill_the_writer_of(catalog: Catalog, sha256: str, process: subprocess.Popen[bytes]) -> int:

@@ -12,13 +12,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import LARGE_RECORDS, archivist_command
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
@@ -527,29 +527,6 @@ def test_a_claim_taken_over_by_another_writer_is_not_granted_twice(catalog: Cata
     first = catalog.claim_file("d" * 64, 1, "/x/d.warc")
     second = catalog.claim_file("d" * 64, 1, "/x/d.warc")
     assert first.granted and not second.granted and second.status == "ingesting"
-
-
-LARGE_RECORDS = 8000
-
-
-@pytest.fixture(scope="module")
-def large_warc(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """About 25 MB of gzip members with incompressible bodies: seconds of work to interrupt."""
-    import random
-
-    rng = random.Random(7)
-    path = tmp_path_factory.mktemp("large") / "large.warc.gz"
-    with path.open("wb") as fh:
-        for i in range(LARGE_RECORDS):
-            rec = response(f"http://big.test/{i}", rng.randbytes(3000), D_PRE, block_digest=None)
-            fh.write(gzip.compress(rec.to_bytes(), compresslevel=1, mtime=0))
-    return path
-
-
-def archivist_command() -> list[str]:
-    found = shutil.which("archivist") or str(Path(sys.executable).parent / "archivist")
-    assert Path(found).exists(), "the archivist console script is not installed"
-    return [found]
 
 
 def test_an_ingest_killed_mid_file_leaves_nothing_and_a_rerun_completes(
