@@ -18,8 +18,9 @@ from pathlib import Path
 
 from archive.catalog import Catalog, TextResult, files_needing_text, record_texts, text_candidates
 from archive.errors import WarcFormatError
+from archive.fastreader import open_reader
 from archive.payload import digest_block, has_http_block
-from archive.reader import ArchiveReader, ArchiveRecord
+from archive.reader import ArchiveRecord
 from archive.text import EXTRACTOR, extract_text
 
 # Payloads larger than this are not read into memory for extraction (no article is this big).
@@ -95,7 +96,7 @@ def texts_of_file(
     results: list[TextResult] = []
     path = Path(location)
     try:
-        reader = ArchiveReader(path)
+        reader = open_reader(path)
         if reader.format.compression != compression:
             return results, f"{location}: changed since it was ingested; text not extracted"
         for record in reader:
