@@ -17,7 +17,7 @@ import tempfile
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from contextlib import ExitStack
+from contextlib import ExitStack, suppress
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -308,7 +308,30 @@ def ingest_file(
             return FileReport(location, "busy", sha256, before.st_size, message=message)
         message = f"already in the catalog ({claim.status}) as {claim.location}"
         return FileReport(location, "skipped", sha256, before.st_size, message=message)
+    try:
+        return _ingest_claimed(
+            catalog, path, claim.file_id, location, sha256, before, on_progress, origin
+        )
+    except BaseException as exc:
+        # Whatever stopped this writer (an interrupt, a bug, a worker being shut down), the
+        # claim is given back at once rather than left for the stale-claim rules: the file is
+        # marked failed, holding nothing, and the next run (or a retry) ingests it.
+        with suppress(Exception):
+            catalog.abandon_claim(claim.file_id, f"ingest stopped: {type(exc).__name__}: {exc}")
+        raise
 
+
+def _ingest_claimed(
+    catalog: Catalog,
+    path: Path,
+    file_id: int,
+    location: str,
+    sha256: str,
+    before: os.stat_result,
+    on_progress: Progress | None,
+    origin: Download | None,
+) -> FileReport:
+    """Read a claimed file into a spool and record it in one transaction."""
     problems: list[Problem] = []
     try:
         archive_format = detect_format(path)
@@ -319,7 +342,7 @@ def ingest_file(
             problems.append(Problem(None, _os_reason(exc)))
         return _record(
             catalog,
-            claim.file_id,
+            file_id,
             location,
             sha256,
             before.st_size,
@@ -348,7 +371,7 @@ def ingest_file(
             problems.append(Problem(None, "file changed while it was read: nothing recorded"))
         return _record(
             catalog,
-            claim.file_id,
+            file_id,
             location,
             sha256,
             before.st_size,

@@ -43,6 +43,7 @@ from warcbuilder import (
     write_warc,
 )
 
+import archive.ingest
 from archive.catalog import Catalog, FileSummary
 from archive.ingest import FileReport, ingest, ingest_file
 from archive.models import IngestError, Record, WarcFile
@@ -734,3 +735,32 @@ def test_inputs_that_name_no_file_are_reported_once_each(tmp_path: Path) -> None
         ("ftp://example.org/a.warc.gz", "only http and https URLs and local paths are accepted"),
         ("http://[::1/a.warc.gz", "not a valid URL"),
     ]
+
+
+def test_a_writer_stopped_by_an_exception_gives_its_claim_back(
+    catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An interrupt or a bug mid-file leaves the file failed and empty, never claimed."""
+    path = write_warc(tmp_path / "a.warc.gz", crawl())
+    seen = 0
+    real = archive.ingest.describe_record
+
+    def fails_on_the_third(record: Any) -> Any:
+        nonlocal seen
+        seen += 1
+        if seen == 3:
+            raise KeyboardInterrupt
+        return real(record)
+
+    monkeypatch.setattr(archive.ingest, "describe_record", fails_on_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        ingest_file(catalog, path)
+    file = catalog.file_by_sha256(hashlib.sha256(path.read_bytes()).hexdigest())
+    assert file is not None and (file.status, file.claimed_by) == ("failed", None)
+    assert catalog.count_records() == 0
+    assert catalog.errors_of_file(file.id) == [(None, "ingest stopped: KeyboardInterrupt: ")]
+
+    monkeypatch.setattr(archive.ingest, "describe_record", real)
+    report = ingest_file(catalog, path)
+    assert (report.status, report.records) == ("complete", len(crawl()))
+    assert catalog.count_records() == len(crawl())
